@@ -1,0 +1,171 @@
+"""IKU Admin: the SOP "Penyusunan IKU" as a Flask-Admin panel."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from zoneinfo import ZoneInfo
+
+from flask import Flask, g, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+
+import models.base
+
+from . import config
+from .extensions import babel, csrf, db, login_manager, migrate
+from .i18n import TRANSLATIONS, _, fmt_date, fmt_number, select_locale
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Application factory: config from the environment, then ``overrides`` (tests)."""
+    app = Flask(
+        __name__,
+        template_folder=str(config.ROOT / "templates"),
+        instance_path=str(config.ROOT / "instance"),
+    )
+    app.config.update(config.from_environment())
+    if overrides:
+        app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    _refuse_insecure_start(app)
+    models.base.LOCAL_TZ = ZoneInfo(app.config["IKU_TIMEZONE"])
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS)
+    )
+    _init_login(app)
+
+    from .views import init_views
+
+    init_views(app)
+
+    from . import cli
+
+    cli.register(app)
+    _init_pages(app)
+    return app
+
+
+def _refuse_insecure_start(app: Flask) -> None:
+    """Outside demo mode and tests, a real SECRET_KEY is required."""
+    if app.config["SECRET_KEY"] == config.DEFAULT_SECRET_KEY and not (
+        app.config["IKU_DEMO"] or app.testing
+    ):
+        raise RuntimeError(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
+            "value (or IKU_DEMO=1 for a local demonstration)."
+        )
+
+
+def _init_login(app: Flask) -> None:
+    from models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        try:
+            user = db.session.get(User, int(user_id))
+        except ValueError:
+            return None
+        return user if user is not None and user.active else None
+
+    @app.before_request
+    def require_login():
+        """Every page except login and static files needs a signed-in user."""
+        if request.endpoint in {"auth.login", "auth.language", "static"} or (
+            request.endpoint or ""
+        ).endswith(".static"):
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def csp_nonce() -> str:
+    """A per-request nonce for the few inline scripts (Flask-Admin's and ours)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def _init_pages(app: Flask) -> None:
+    app.jinja_env.globals.update(csp_nonce=csp_nonce, current_locale=lambda: str(get_locale()))
+    app.jinja_env.filters.update(date_id=fmt_date, number_id=fmt_number)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers["Content-Security-Policy"] = CSP.format(nonce=csp_nonce())
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if current_user and current_user.is_authenticated:
+            # Protected pages must not come back from the cache after logout.
+            response.headers["Cache-Control"] = "no-store"
+        # A form posted with errors is shown again: say so with 422, not 200.
+        if (
+            request.method == "POST"
+            and response.status_code == 200
+            and (request.endpoint or "").endswith((".create_view", ".edit_view"))
+        ):
+            response.status_code = 422
+        return response
+
+    def error_page(code: int, message: str):
+        return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        db.session.rollback()
+        return error_page(400, _("The form has expired or is not valid. Reload the page and try again."))
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return error_page(400, _("The request is not valid."))
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return error_page(403, _("You do not have access to this page or action."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return error_page(404, _("The page or record was not found."))
+
+    @app.errorhandler(405)
+    def not_allowed(error):
+        return error_page(405, _("This action is not allowed here."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return error_page(413, _("The upload is too large."))
+
+    @app.errorhandler(OperationalError)
+    def database_down(error):
+        db.session.rollback()
+        return error_page(
+            503, _("The database cannot be reached right now. Please try again in a moment.")
+        )
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return error_page(500, _("Something went wrong. Nothing was saved; please try again."))

@@ -1,0 +1,56 @@
+"""Configuration read from the environment, with sensible defaults for one office."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment() -> dict:
+    """Build the Flask config from environment variables (see README, "Configuration")."""
+    idle = int(os.environ.get("IKU_IDLE_MINUTES", "30"))
+    database_url = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'iku.db'}"
+    )
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY),
+        "IKU_DEMO": _flag("IKU_DEMO"),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("IKU_HTTPS"),
+        "REMEMBER_COOKIE_SECURE": _flag("IKU_HTTPS"),
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle),
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        "MAX_CONTENT_LENGTH": int(os.environ.get("IKU_MAX_UPLOAD_MB", "5")) * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": os.environ.get("IKU_LOCALE", "id"),
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("IKU_TIMEZONE", "Asia/Jakarta"),
+        "IKU_TIMEZONE": os.environ.get("IKU_TIMEZONE", "Asia/Jakarta"),
+        "IKU_AGENCY": os.environ.get(
+            "IKU_AGENCY", "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu"
+        ),
+        "IKU_GOVERNMENT": os.environ.get(
+            "IKU_GOVERNMENT", "Pemerintah Kabupaten Tanjung Jabung Barat"
+        ),
+        "IKU_PLACE": os.environ.get("IKU_PLACE", "Kuala Tungkal"),
+        "IKU_PASSWORD_METHOD": "scrypt",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "FLASK_ADMIN_SWATCH": "default",
+    }

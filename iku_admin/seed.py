@@ -1,0 +1,183 @@
+"""Reference data: the six roles and the SOP sheet; plus the demo accounts and dossiers.
+
+Every function here is idempotent: running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Dossier, Indicator, IndicatorTarget, Role, Sop, SopStep, StrategicObjective, User
+
+from .auth import ROLE_NAMES
+
+SOP_HEADER = {
+    "number": "503/2021/DPM PTSP",
+    "name": "Penyusunan Indikator Kinerja Utama (IKU)",
+    "version": 1,
+    "government": "Pemerintah Kabupaten Tanjung Jabung Barat",
+    "agency": "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu",
+    "made_on": "Januari 2022",
+    "revised_on": "",
+    "ratified_on": "Januari 2022",
+    "ratified_by_title": "Kepala Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu "
+    "Kabupaten Tanjung Jabung Barat",
+    "ratified_by_name": "H. YAN ERY, S.Pt, M.Si",
+    "ratified_by_nip": "197009301997031003",
+    "legal_basis": (
+        "1. Peraturan Presiden Nomor 8 Tahun 2006 tentang Pelaporan Keuangan dan Kinerja "
+        "Instansi Pemerintah\n"
+        "2. Peraturan Presiden Nomor 29 Tahun 2014 tentang Sistem Akuntabilitas Kinerja "
+        "Instansi Pemerintah\n"
+        "3. Peraturan MenPAN dan Reformasi Birokrasi Nomor 53 Tahun 2014 tentang Petunjuk "
+        "Teknis Perjanjian Kinerja, Pelaporan Kinerja dan Tata Cara Reviu atas Laporan "
+        "Kinerja Instansi Pemerintah"
+    ),
+    "qualifications": (
+        "1. Memiliki kemampuan pengolahan data\n"
+        "2. Memahami penyusunan Indikator Kinerja Utama (IKU)\n"
+        "3. Memahami instrumen-instrumen dalam Sistem Akuntabilitas Kinerja Instansi Pemerintah"
+    ),
+    "related_sops": (
+        "1. SOP Laporan Akuntabilitas Kinerja Instansi Pemerintah\n2. Keterkaitan OPD"
+    ),
+    "equipment": "1. Komputer\n2. Jaringan Internet\n3. Data Realisasi Kegiatan",
+    "warning": "",
+    "records": "Disimpan sebagai data",
+}
+
+_IKU = "Indikator Kinerja Utama"
+# position, activity, role, input, output, time value, unit, kind, returns to, notes,
+# requirement (Kelengkapan checked before the step can be finished)
+SOP_STEPS = [
+    (1, "Memerintahkan untuk menyusun Indikator Kinerja Utama", "kepala_dinas",
+     "Surat masuk", "Disposisi pada surat masuk", 10, "menit", "task", None, "", ""),
+    (2, "Memerintahkan untuk menyusun Indikator Kinerja Utama, memberikan pengarahan",
+     "sekretaris", "Disposisi pada surat masuk", "Disposisi pada surat masuk", 20, "menit",
+     "task", None, "", ""),
+    (3, "Menyusun konsep Indikator Kinerja Utama", "tim_sakip", "Disposisi pada surat masuk",
+     f"Konsep {_IKU}", 1, "hari", "task", None, "", "iku_content"),
+    (4, "Mengetik konsep Indikator Kinerja Utama", "staf", f"Konsep {_IKU}",
+     f"Konsep {_IKU}", 1, "hari", "task", None, "", "iku_content"),
+    (5, "Memeriksa ketikan konsep Indikator Kinerja Utama; bila setuju diserahkan ke Analis "
+     "Perencana, jika tidak diserahkan ke staf untuk diperbaiki", "sekretaris", _IKU, _IKU,
+     30, "menit", "review", 4, "", ""),
+    (6, "Pemberian paraf", "perencana", _IKU, f"{_IKU} yang sudah diparaf", 30, "menit",
+     "task", None, "", ""),
+    (7, "Pemberian tanda tangan", "kepala_dinas", f"{_IKU} yang sudah diparaf",
+     f"{_IKU} yang sudah ditandatangani", 1, "hari", "task", None, "", ""),
+    (8, "Memerintahkan untuk mengagendakan, menggandakan dan mendistribusikan", "sekretaris",
+     f"{_IKU} yang sudah ditandatangani", f"{_IKU} yang sudah ditandatangani", 5, "menit",
+     "task", None, "", ""),
+    (9, "Mengagendakan, menggandakan dan mendistribusikan", "staf",
+     f"{_IKU} yang sudah ditandatangani", "Agenda surat keluar, bukti pengiriman", 15,
+     "menit", "task", None, "SOP Pengagendaan Surat Keluar dan SOP Caraka", "outgoing_letter"),
+]  # fmt: skip
+
+
+def seed(session: Session) -> Sop:
+    """Create the roles and SOP version 1 if they are missing; return the SOP."""
+    roles = {role.code: role for role in session.scalars(select(Role))}
+    for code, name in ROLE_NAMES.items():
+        if code not in roles:
+            roles[code] = Role(code=code, name=name)
+            session.add(roles[code])
+    sop = session.scalar(
+        select(Sop).where(Sop.number == SOP_HEADER["number"], Sop.version == 1)
+    )
+    if sop is None:
+        sop = Sop(**SOP_HEADER, status="active")
+        for row in SOP_STEPS:
+            position, activity, role, given, output, value, unit, kind, back, notes, need = row
+            sop.steps.append(
+                SopStep(
+                    position=position, activity=activity, role=roles[role], input=given,
+                    output=output, time_value=value, time_unit=unit, kind=kind,
+                    return_to_position=back, notes=notes, requirement=need,
+                )
+            )  # fmt: skip
+        session.add(sop)
+    session.commit()
+    return sop
+
+
+DEMO_PASSWORD = "demo-IKU-2026"
+DEMO_USERS = [
+    # username, role, full name, NIP, position
+    ("kadis", "kepala_dinas", "H. Yan Ery, S.Pt, M.Si", "197009301997031003", "Kepala Dinas"),
+    ("sekretaris", "sekretaris", "Dra. Siti Aminah, M.M.", "197204151998032004", "Sekretaris"),
+    ("perencana", "perencana", "Budi Santoso, S.E.", "198508122010011002",
+     "Analis Perencana"),
+    ("timsakip", "tim_sakip", "Rina Marlina, S.Sos", "199003252015032001", "Ketua Tim SAKIP"),
+    ("staf", "staf", "Ahmad Fauzi", "199511072020121003", "Pengadministrasi Umum"),
+    ("admin", "admin", "Admin TI", None, "Pranata Komputer"),
+]  # fmt: skip
+
+DEMO_IKU = [
+    ("Meningkatnya realisasi investasi daerah", [
+        ("Nilai realisasi investasi PMA dan PMDN", "Jumlah nilai realisasi investasi PMA dan "
+         "PMDN menurut laporan LKPM dalam satu tahun", "Miliar Rupiah", "850",
+         "Laporan LKPM (OSS RBA)", "Kepala Bidang Pengembangan Iklim dan Promosi Penanaman Modal",
+         [900, 950, 1000, 1050, 1100]),
+    ]),
+    ("Meningkatnya kualitas pelayanan perizinan", [
+        ("Indeks Kepuasan Masyarakat (IKM)", "Hasil survei kepuasan masyarakat sesuai "
+         "PermenPAN-RB 14/2017", "Indeks", "82,5", "Laporan Survei Kepuasan Masyarakat",
+         "Kepala Bidang Pelayanan Perizinan", [83, 84, 85, 86, 87]),
+        ("Persentase izin yang terbit tepat waktu", "Jumlah izin terbit tepat waktu dibagi "
+         "jumlah izin terbit x 100%", "Persen", "92", "Aplikasi OSS dan SiCantik",
+         "Kepala Bidang Pelayanan Perizinan", [93, 94, 95, 96, 97]),
+    ]),
+]  # fmt: skip
+
+
+def demo(session: Session) -> list[str]:
+    """Create the demo accounts and sample dossiers if missing; return the usernames made."""
+    sop = seed(session)
+    roles = {role.code: role for role in session.scalars(select(Role))}
+    made = []
+    for username, role, full_name, nip, position in DEMO_USERS:
+        if session.scalar(select(User).where(User.username == username)) is None:
+            user = User(username=username, full_name=full_name, nip=nip, position=position)
+            user.set_password(DEMO_PASSWORD)
+            user.roles.append(roles[role])
+            session.add(user)
+            made.append(username)
+    session.flush()
+    if session.scalar(select(Dossier.id).limit(1)) is None:
+        staf = session.scalar(select(User).where(User.username == "staf"))
+        first = sop.steps[0]
+        for n, (title, period) in enumerate(
+            [("IKU DPMPTSP 2026–2030", (2026, 2030)), ("Reviu IKU DPMPTSP 2025–2029", (2025, 2029))],
+            start=1,
+        ):
+            dossier = Dossier(
+                title=title, period_start=period[0], period_end=period[1],
+                letter_number=f"050/{n:03d}/BAPPEDA/2026", letter_date=date(2026, 1, 5 + n),
+                letter_sender="Bappeda Kabupaten Tanjung Jabung Barat",
+                letter_subject="Penyusunan Indikator Kinerja Utama Perangkat Daerah",
+                sop=sop, current_step=first, created_by=staf,
+            )  # fmt: skip
+            for order, (objective, indicators) in enumerate(DEMO_IKU, start=1):
+                so = StrategicObjective(name=objective, order=order)
+                for i, (name, definition, unit, base, source, owner, targets) in enumerate(
+                    indicators, start=1
+                ):
+                    so.indicators.append(
+                        Indicator(
+                            name=name, definition=definition, unit=unit, baseline=base,
+                            data_source=source, responsible=owner, order=i,
+                            targets=[
+                                IndicatorTarget(year=year, target=Decimal(value))
+                                for year, value in zip(dossier.years, targets, strict=True)
+                            ],
+                        )
+                    )  # fmt: skip
+                dossier.objectives.append(so)
+            session.add(dossier)
+    session.commit()
+    return made

@@ -1,0 +1,83 @@
+"""Login, logout and the language switch."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from .. import auth
+from ..extensions import db
+from ..i18n import LANGUAGES, _, _l
+from models import LoginAttempt
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=50)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow a ``next`` that stays on this site."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            return target
+    return url_for("admin.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        address = request.remote_addr or "unknown"
+        username = form.username.data.strip()
+        if auth.login_blocked(db.session, username, address):
+            db.session.add(LoginAttempt(username=username[:50], address=address, success=False))
+            db.session.commit()
+            flash(
+                _("Too many failed logins. Try again in 15 minutes."),
+                "error",
+            )
+            status = 429
+        else:
+            user = auth.authenticate(db.session, username, form.password.data, address)
+            if user is not None:
+                session.clear()
+                session.permanent = True
+                login_user(user)
+                return redirect(_safe_next(request.args.get("next")))
+            flash(_("Wrong username or password, or the account is inactive."), "error")
+            status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language/<code>", methods=["POST"])
+def language(code: str):
+    """Switch the interface language (stored on the user, or in the session before login)."""
+    if code not in LANGUAGES:
+        return redirect(url_for("admin.index"))
+    session["locale"] = code
+    if current_user.is_authenticated:
+        current_user.locale = code
+        db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))

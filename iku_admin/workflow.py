@@ -1,0 +1,462 @@
+"""The only code that moves a dossier through its SOP.
+
+Usable from views, the CLI, tests and benchmarks alike: no request context inside. Every
+transition is a compare-and-set on (dossier id, current step, version), so of two people
+acting on the same dossier at once exactly one wins. Single transitions and bulk actions go
+through the same code path; a bulk action runs a fixed number of SQL statements whatever the
+number of dossiers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.orm import Session, object_session, selectinload
+
+from models import (
+    Dossier,
+    Indicator,
+    Sop,
+    SopStep,
+    StepRecord,
+    StrategicObjective,
+    User,
+    utcnow,
+)
+
+from .calendar import WorkingCalendar
+from .i18n import _
+
+ACTIONS = ("complete", "approve", "return")
+
+
+class WorkflowError(Exception):
+    """A refused workflow action; the message is fit to show a user (translated)."""
+
+
+@dataclass
+class BulkResult:
+    """Outcome of a bulk action: the ids done and, for each other id, why it was skipped."""
+
+    done: list[int] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)
+
+
+# --- Reading the SOP graph ------------------------------------------------------------------
+
+
+def next_step(dossier: Dossier, step: SopStep) -> SopStep | None:
+    """The step after ``step`` in the dossier's SOP version, or None after the last."""
+    later = [s for s in dossier.sop.steps if s.position > step.position]
+    return min(later, key=lambda s: s.position) if later else None
+
+
+def return_step(dossier: Dossier, step: SopStep) -> SopStep:
+    """The step a review sends the draft back to."""
+    for candidate in dossier.sop.steps:
+        if candidate.position == step.return_to_position:
+            return candidate
+    raise WorkflowError(_("The SOP does not say where step %(n)s returns to.", n=step.position))
+
+
+def is_content_locked(dossier: Dossier) -> bool:
+    """The IKU content is locked once a review step has been passed, and when done."""
+    if dossier.status == "done" or dossier.current_step is None:
+        return True
+    return any(
+        s.kind == "review" and s.position < dossier.current_step.position
+        for s in dossier.sop.steps
+    )
+
+
+def ensure_content_editable(dossier: Dossier | None) -> None:
+    """Refuse changes to objectives, indicators and targets of a locked dossier."""
+    if dossier is None:
+        return
+    if dossier.status == "done":
+        raise WorkflowError(_("This dossier is finished and can no longer be changed."))
+    if is_content_locked(dossier):
+        raise WorkflowError(
+            _("The IKU content is locked: it was approved at the review step.")
+        )
+
+
+def ensure_dossier_editable(dossier: Dossier) -> None:
+    """Refuse changes to a finished dossier."""
+    if dossier.status == "done":
+        raise WorkflowError(_("This dossier is finished and can no longer be changed."))
+
+
+def missing_inputs(dossier: Dossier, step: SopStep) -> list[str]:
+    """What the step still needs before it can be finished (Kelengkapan), as messages."""
+    missing: list[str] = []
+    if step.requirement == "iku_content":
+        indicators = [i for o in dossier.objectives for i in o.indicators]
+        if not indicators:
+            missing.append(_("at least one indicator"))
+        years = set(dossier.years)
+        labels = {
+            "definition": _("definition/formula"),
+            "unit": _("unit"),
+            "data_source": _("data source"),
+            "responsible": _("responsible official"),
+        }
+        for indicator in indicators:
+            lacking = [label for name, label in labels.items() if not getattr(indicator, name)]
+            absent = sorted(years - {t.year for t in indicator.targets if t.target is not None})
+            if absent:
+                lacking.append(_("targets for %(years)s", years=", ".join(map(str, absent))))
+            if lacking:
+                missing.append(f"{indicator.name}: {', '.join(lacking)}")
+    elif step.requirement == "outgoing_letter":
+        if not dossier.outgoing_agenda_number.strip():
+            missing.append(_("outgoing letter agenda number"))
+        if not dossier.distribution_record.strip():
+            missing.append(_("distribution record"))
+    return missing
+
+
+def expected_actor(dossier: Dossier) -> str:
+    """Who is expected to act now, for the line shown to people without an action."""
+    step = dossier.current_step
+    if dossier.status == "done" or step is None:
+        return _("Nobody: the dossier is finished.")
+    session = object_session(dossier)
+    names = session.scalars(
+        select(User.full_name)
+        .where(User.active, User.roles.any(id=step.role_id))
+        .order_by(User.full_name)
+    ).all()
+    who = ", ".join(names) if names else _("nobody holds this role yet")
+    return _(
+        "Step %(n)s waits for %(role)s (%(who)s).", n=step.position, role=step.role.name, who=who
+    )
+
+
+# --- Deciding ---------------------------------------------------------------------------------
+
+
+def _refusal(
+    dossier: Dossier,
+    user: User,
+    action: str,
+    note: str,
+    last_user_id: int | None,
+    seen_version: int | None,
+) -> str | None:
+    """Why ``user`` may not do ``action`` on ``dossier`` now, or None if allowed."""
+    step = dossier.current_step
+    if dossier.status == "done" or step is None:
+        return _("The dossier is finished; no step is waiting.")
+    if seen_version is not None and seen_version != dossier.version:
+        return _(
+            "Changed since you loaded the list (now at step %(n)s).", n=step.position
+        )
+    if step.role.code not in user.role_codes or not user.active:
+        return _(
+            "The current step is %(n)s (%(activity)s); it is done by %(role)s.",
+            n=step.position,
+            activity=step.activity,
+            role=step.role.name,
+        )
+    if step.kind == "review" and action == "complete":
+        return _("Step %(n)s is a review: approve it or return it.", n=step.position)
+    if step.kind != "review" and action in ("approve", "return"):
+        return _("Step %(n)s is not a review; it can only be completed.", n=step.position)
+    if step.kind == "review" and last_user_id == user.id:
+        return _("You finished the step under review; someone else must review it.")
+    if action == "return" and not note.strip():
+        return _("A reason is required to return the draft for revision.")
+    if action != "return":
+        missing = missing_inputs(dossier, step)
+        if missing:
+            return _("Incomplete: %(missing)s.", missing="; ".join(missing))
+    return None
+
+
+def available_actions(dossier: Dossier, user: User) -> list[str]:
+    """The actions ``user`` can take on ``dossier`` now: a subset of complete/approve/return."""
+    step = dossier.current_step
+    if dossier.status == "done" or step is None or step.role.code not in user.role_codes:
+        return []
+    last = _last_users(object_session(dossier), [dossier.id]).get(dossier.id)
+    candidates = ["approve", "return"] if step.kind == "review" else ["complete"]
+    # Kelengkapan does not hide a button: pressing it says what is missing.
+    return [
+        a for a in candidates
+        if _refusal(dossier, user, a, "-", last, None) is None
+        or (a != "return" and missing_inputs(dossier, step))
+    ]  # fmt: skip
+
+
+# --- Acting -----------------------------------------------------------------------------------
+
+
+def complete(dossier: Dossier, user: User, note: str = "") -> StepRecord:
+    """Finish a task step and move to the next step (after the last one: done)."""
+    return _single("complete", dossier, user, note)
+
+
+def approve(dossier: Dossier, user: User, note: str = "") -> StepRecord:
+    """Approve a review step and move to the next step."""
+    return _single("approve", dossier, user, note)
+
+
+def return_for_revision(dossier: Dossier, user: User, reason: str) -> StepRecord:
+    """Send the draft under review back to the review's return step, with a reason."""
+    return _single("return", dossier, user, reason)
+
+
+def bulk(
+    action: str,
+    dossier_ids: list[int],
+    user: User,
+    reason: str | None = None,
+    seen_versions: dict[int, int] | None = None,
+) -> BulkResult:
+    """Apply one action to many dossiers, each on its own; say which were skipped and why."""
+    if action not in ACTIONS:
+        raise WorkflowError(_("Unknown action."))
+    session = object_session(user)
+    return _apply(session, action, list(dict.fromkeys(dossier_ids)), user, reason or "",
+                  seen_versions or {})  # fmt: skip
+
+
+def _single(action: str, dossier: Dossier, user: User, note: str) -> StepRecord:
+    session = object_session(dossier)
+    result = _apply(session, action, [dossier.id], user, note, {}, dossier.version)
+    if dossier.id in result.skipped:
+        raise WorkflowError(result.skipped[dossier.id])
+    session.expire(dossier)
+    return session.scalars(
+        select(StepRecord).where(StepRecord.dossier_id == dossier.id).order_by(StepRecord.id.desc())
+    ).first()
+
+
+def _last_users(session: Session, ids: list[int]) -> dict[int, int]:
+    """For each dossier, who finished its latest step (one query for all)."""
+    latest = (
+        select(func.max(StepRecord.id))
+        .where(StepRecord.dossier_id.in_(ids))
+        .group_by(StepRecord.dossier_id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(StepRecord.dossier_id, StepRecord.user_id).where(StepRecord.id.in_(latest))
+    )
+    return dict(rows.all())
+
+
+def _calendar(session: Session) -> WorkingCalendar:
+    tz = current_app.config["IKU_TIMEZONE"] if has_app_context() else "Asia/Jakarta"
+    return WorkingCalendar.from_session(session, tz)
+
+
+def _apply(
+    session: Session,
+    action: str,
+    ids: list[int],
+    user: User,
+    note: str,
+    seen_versions: dict[int, int],
+    expected_version: int | None = None,
+) -> BulkResult:
+    result = BulkResult()
+    note = note.strip()
+    session.commit()  # start from a clean transaction: we read fresh rows below
+    options = [selectinload(Dossier.sop).selectinload(Sop.steps), selectinload(Dossier.current_step)]
+    if action != "return":
+        options.append(
+            selectinload(Dossier.objectives)
+            .selectinload(StrategicObjective.indicators)
+            .selectinload(Indicator.targets)
+        )
+    dossiers = {
+        d.id: d
+        for d in session.scalars(
+            select(Dossier).where(Dossier.id.in_(ids)).options(*options)
+            .execution_options(populate_existing=True)
+        )
+    }  # fmt: skip
+    last_users = _last_users(session, ids)
+    # (from step, to step) -> [dossier, ...]: one UPDATE per group, not per dossier.
+    groups: dict[tuple[int, int | None], list[Dossier]] = defaultdict(list)
+    for dossier_id in ids:
+        dossier = dossiers.get(dossier_id)
+        if dossier is None:
+            result.skipped[dossier_id] = _("The dossier does not exist.")
+            continue
+        seen = seen_versions.get(dossier_id, expected_version)
+        reason = _refusal(dossier, user, action, note, last_users.get(dossier_id), seen)
+        if reason:
+            result.skipped[dossier_id] = reason
+            continue
+        step = dossier.current_step
+        target = return_step(dossier, step) if action == "return" else next_step(dossier, step)
+        groups[(step.id, target.id if target else None)].append(dossier)
+    if not groups:
+        return result
+
+    now = utcnow()
+    calendar = _calendar(session)
+    outcome = {"complete": "done", "approve": "approved", "return": "returned"}[action]
+    records = []
+    for (step_id, target_id), members in groups.items():
+        step = members[0].current_step
+        target = next(s for s in members[0].sop.steps if s.id == target_id) if target_id else None
+        values = {
+            "current_step_id": target_id,
+            "version": Dossier.version + 1,
+            "step_started_at": now,
+            "step_due_at": calendar.add_working_minutes(now, target.standard_minutes)
+            if target
+            else None,
+        }
+        if target is None:
+            values.update(status="done", finished_at=now)
+        if action == "return":
+            values["revision_round"] = Dossier.revision_round + 1
+        pairs = [(d.id, d.version) for d in members]
+        won = set(
+            session.scalars(
+                update(Dossier)
+                .where(
+                    tuple_(Dossier.id, Dossier.version).in_(pairs),
+                    Dossier.current_step_id == step_id,
+                    Dossier.status == "in_progress",
+                )
+                .values(**values)
+                .returning(Dossier.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        for dossier in members:
+            if dossier.id not in won:
+                continue
+            records.append({
+                "dossier_id": dossier.id, "dossier_version": dossier.version,
+                "step_id": step.id, "position": step.position, "user_id": user.id,
+                "role_id": step.role_id, "outcome": outcome, "note": note,
+                "started_at": dossier.step_started_at, "finished_at": now,
+                "working_minutes": calendar.working_minutes(dossier.step_started_at, now),
+                "standard_minutes": step.standard_minutes, "sop_version": dossier.sop.version,
+            })  # fmt: skip
+            result.done.append(dossier.id)
+        lost = [d.id for d in members if d.id not in won]
+        if lost:
+            result.skipped.update(_lost_races(session, lost))
+    if records:
+        session.execute(insert(StepRecord), records)
+    session.commit()
+    result.done.sort()
+    return result
+
+
+def _lost_races(session: Session, ids: list[int]) -> dict[int, str]:
+    """Messages for dossiers someone else moved between our read and our update."""
+    latest = (
+        select(func.max(StepRecord.id)).where(StepRecord.dossier_id.in_(ids))
+        .group_by(StepRecord.dossier_id).scalar_subquery()
+    )  # fmt: skip
+    rows = session.execute(
+        select(StepRecord.dossier_id, User.full_name, StepRecord.finished_at)
+        .join(User, User.id == StepRecord.user_id)
+        .where(StepRecord.id.in_(latest))
+    ).all()
+    by_id = {dossier_id: (name, at) for dossier_id, name, at in rows}
+    messages = {}
+    for dossier_id in ids:
+        name, at = by_id.get(dossier_id, ("?", None))
+        messages[dossier_id] = _(
+            "Already processed by %(name)s at %(at)s. Reload the page to see its state.",
+            name=name,
+            at=f"{at:%Y-%m-%d %H:%M} UTC" if at else "?",
+        )
+    return messages
+
+
+# --- Starting dossiers and SOP versions -------------------------------------------------------
+
+
+def active_sop(session: Session) -> Sop:
+    """The SOP version new dossiers start under."""
+    sop = session.scalar(
+        select(Sop).where(Sop.status == "active").order_by(Sop.version.desc()).limit(1)
+    )
+    if sop is None or not sop.steps:
+        raise WorkflowError(_("There is no active SOP with steps. Ask IT to activate one."))
+    return sop
+
+
+def start_dossier(session: Session, dossier: Dossier, user: User | None = None) -> Dossier:
+    """Pin a new dossier to the active SOP version and put it at its first step."""
+    sop = active_sop(session)
+    first = min(sop.steps, key=lambda s: s.position)
+    now = utcnow()
+    dossier.sop = sop
+    dossier.current_step = first
+    dossier.status = "in_progress"
+    dossier.step_started_at = now
+    dossier.step_due_at = _calendar(session).add_working_minutes(now, first.standard_minutes)
+    if user is not None and dossier.created_by is None:
+        dossier.created_by = user
+    return dossier
+
+
+def sop_in_use(session: Session, sop_id: int) -> bool:
+    """Whether an open dossier runs on this SOP version (then it is not edited in place)."""
+    return bool(
+        session.scalar(
+            select(Dossier.id)
+            .where(Dossier.sop_id == sop_id, Dossier.status == "in_progress")
+            .limit(1)
+        )
+    )
+
+
+def ensure_sop_editable(session: Session, sop_id: int | None) -> None:
+    """Refuse an in-place change of an SOP version that open dossiers use."""
+    if sop_id is not None and sop_in_use(session, sop_id):
+        raise WorkflowError(
+            _(
+                "Open dossiers use this SOP version, so it cannot be changed in place. "
+                "Use the action \"New version\" on the SOP list and edit the copy."
+            )
+        )
+
+
+def new_sop_version(session: Session, sop: Sop) -> Sop:
+    """Copy an SOP version with its steps into a new draft version."""
+    latest = session.scalar(select(func.max(Sop.version)).where(Sop.number == sop.number))
+    skip = {"id", "version", "status", "row_version"}
+    copy = Sop(
+        **{c.key: getattr(sop, c.key) for c in Sop.__table__.columns if c.key not in skip},
+        version=latest + 1,
+        status="draft",
+    )
+    step_skip = {"id", "sop_id", "row_version", "standard_minutes"}
+    for step in sop.steps:
+        copy.steps.append(
+            SopStep(**{c.key: getattr(step, c.key) for c in SopStep.__table__.columns
+                       if c.key not in step_skip})
+        )  # fmt: skip
+    session.add(copy)
+    session.commit()
+    return copy
+
+
+def activate_sop(session: Session, sop: Sop) -> None:
+    """Make this version the one new dossiers take; other versions of it retire."""
+    if not sop.steps:
+        raise WorkflowError(_("An SOP version without steps cannot be activated."))
+    session.execute(
+        update(Sop)
+        .where(Sop.number == sop.number, Sop.id != sop.id, Sop.status == "active")
+        .values(status="retired")
+    )
+    sop.status = "active"
+    session.commit()

@@ -1,0 +1,233 @@
+"""The dossier (berkas), its append-only step history, and the IKU it drafts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from .base import Base, UTCDateTime, utcnow
+from .people import Role, User
+from .sop import Sop, SopStep
+from .validation import INDICATOR_UNITS, N_
+
+DOSSIER_STATUSES = ("in_progress", "done")
+OUTCOMES = ("done", "approved", "returned")
+POLARITIES = ("max", "min")
+
+
+class Dossier(Base):
+    """One run of the SOP: from an incoming letter to the distributed IKU."""
+
+    __tablename__ = "dossier"
+    __table_args__ = (
+        Index("ix_dossier_current_step_id_status", "current_step_id", "status"),
+        Index("ix_dossier_status_step_started_at", "status", "step_started_at"),
+        CheckConstraint("period_end >= period_start", name="period_order"),
+        CheckConstraint("status in ('in_progress', 'done')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[int] = mapped_column(Integer)
+    period_end: Mapped[int] = mapped_column(Integer)
+    letter_number: Mapped[str] = mapped_column(String(100))
+    letter_date: Mapped[date] = mapped_column(Date)
+    letter_sender: Mapped[str] = mapped_column(String(200))
+    letter_subject: Mapped[str] = mapped_column(String(300))
+    sop_id: Mapped[int] = mapped_column(ForeignKey("sop.id"), index=True)
+    current_step_id: Mapped[int | None] = mapped_column(ForeignKey("sop_step.id"))
+    status: Mapped[str] = mapped_column(String(12), default="in_progress")
+    revision_round: Mapped[int] = mapped_column(Integer, default=0)
+    outgoing_agenda_number: Mapped[str] = mapped_column(String(100), default="")
+    distribution_record: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    step_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    sop: Mapped[Sop] = relationship()
+    current_step: Mapped[SopStep | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    records: Mapped[list[StepRecord]] = relationship(
+        back_populates="dossier", order_by="StepRecord.id", viewonly=True
+    )
+    objectives: Mapped[list[StrategicObjective]] = relationship(
+        back_populates="dossier",
+        order_by="StrategicObjective.order",
+        cascade="all, delete-orphan",
+    )
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.period_start}–{self.period_end}"
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.period_start, self.period_end + 1))
+
+    @validates("period_start", "period_end")
+    def _check_period(self, key: str, value: int) -> int:
+        if value is None or not 2000 <= int(value) <= 2100:
+            raise ValueError(N_("The period year must be between 2000 and 2100."))
+        other = self.period_end if key == "period_start" else self.period_start
+        if other is not None:
+            start, end = (value, other) if key == "period_start" else (other, value)
+            if end < start:
+                raise ValueError(N_("The period cannot end before it starts."))
+            if end - start > 9:
+                raise ValueError(N_("A period spans at most 10 years."))
+        return int(value)
+
+
+class StepRecord(Base):
+    """One finished SOP step of a dossier. Append-only: never updated or deleted."""
+
+    __tablename__ = "step_record"
+    __table_args__ = (
+        # The dossier version the transition started from: a second record for the
+        # same version is a lost race, refused by the database itself.
+        UniqueConstraint("dossier_id", "dossier_version"),
+        Index("ix_step_record_user_id_finished_at", "user_id", "finished_at"),
+        Index("ix_step_record_step_id_finished_at", "step_id", "finished_at"),
+        CheckConstraint("outcome in ('done', 'approved', 'returned')", name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    dossier_version: Mapped[int] = mapped_column(Integer)
+    step_id: Mapped[int] = mapped_column(ForeignKey("sop_step.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id"))
+    outcome: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    working_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    standard_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    sop_version: Mapped[int] = mapped_column(Integer)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="records")
+    step: Mapped[SopStep] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
+    role: Mapped[Role] = relationship(lazy="joined")
+
+    def __str__(self) -> str:
+        return f"#{self.dossier_id} langkah {self.position}: {self.outcome}"
+
+    @property
+    def on_time(self) -> bool:
+        return self.working_minutes <= self.standard_minutes
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or remove an append-only record."""
+
+
+def _refuse_change(mapper, connection, target) -> None:
+    raise AppendOnlyError(f"{type(target).__name__} is append-only")
+
+
+class StrategicObjective(Base):
+    """A strategic objective (sasaran strategis) of the IKU being drafted."""
+
+    __tablename__ = "strategic_objective"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    order: Mapped[int] = mapped_column(Integer, default=1)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="objectives")
+    indicators: Mapped[list[Indicator]] = relationship(
+        back_populates="objective", order_by="Indicator.order", cascade="all, delete-orphan"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Indicator(Base):
+    """A key performance indicator (indikator kinerja utama)."""
+
+    __tablename__ = "indicator"
+    __table_args__ = (CheckConstraint("polarity in ('max', 'min')", name="polarity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    objective_id: Mapped[int] = mapped_column(
+        ForeignKey("strategic_objective.id"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(500))
+    definition: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    polarity: Mapped[str] = mapped_column(String(3), default="max")
+    baseline: Mapped[str] = mapped_column(String(100), default="")
+    data_source: Mapped[str] = mapped_column(String(300), default="")
+    responsible: Mapped[str] = mapped_column(String(300), default="")
+    order: Mapped[int] = mapped_column(Integer, default=1)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    objective: Mapped[StrategicObjective] = relationship(back_populates="indicators")
+    targets: Mapped[list[IndicatorTarget]] = relationship(
+        back_populates="indicator", order_by="IndicatorTarget.year", cascade="all, delete-orphan"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    @validates("unit")
+    def _check_unit(self, key: str, value: str) -> str:
+        if value and value not in INDICATOR_UNITS:
+            raise ValueError(N_("Unknown unit."))
+        return value
+
+
+class IndicatorTarget(Base):
+    """The target of an indicator for one year of the period."""
+
+    __tablename__ = "indicator_target"
+    __table_args__ = (UniqueConstraint("indicator_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    target: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    indicator: Mapped[Indicator] = relationship(back_populates="targets")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.target}"
+
+
+def target_year_error(dossier: Dossier | None, year: int | None) -> str | None:
+    """A target's year must lie inside its dossier's period."""
+    if dossier is None or year is None:
+        return None
+    if not dossier.period_start <= year <= dossier.period_end:
+        return N_("The target year must lie inside the dossier's period.")
+    return None
+
+
+event.listen(StepRecord, "before_update", _refuse_change)
+event.listen(StepRecord, "before_delete", _refuse_change)

@@ -1,0 +1,114 @@
+"""The SOP as data: its identity header (Sop) and its procedure steps (SopStep)."""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from .base import Base
+from .people import Role
+from .validation import N_, TIME_UNITS, standard_minutes
+
+SOP_STATUSES = ("draft", "active", "retired")
+STEP_KINDS = ("task", "review")
+# What a step checks before it can be finished (Kelengkapan), as data:
+# "iku_content": at least one complete indicator with a target for every year;
+# "outgoing_letter": the outgoing agenda number and the distribution record.
+STEP_REQUIREMENTS = ("", "iku_content", "outgoing_letter")
+
+
+class Sop(Base):
+    """One version of an SOP sheet (PermenPAN-RB 35/2012 format)."""
+
+    __tablename__ = "sop"
+    __table_args__ = (
+        UniqueConstraint("number", "version"),
+        CheckConstraint("status in ('draft', 'active', 'retired')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    government: Mapped[str] = mapped_column(String(200), default="")
+    made_on: Mapped[str] = mapped_column(String(60), default="")
+    revised_on: Mapped[str] = mapped_column(String(60), default="")
+    ratified_on: Mapped[str] = mapped_column(String(60), default="")
+    ratified_by_title: Mapped[str] = mapped_column(String(200), default="")
+    ratified_by_name: Mapped[str] = mapped_column(String(150), default="")
+    ratified_by_nip: Mapped[str] = mapped_column(String(18), default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    qualifications: Mapped[str] = mapped_column(Text, default="")
+    related_sops: Mapped[str] = mapped_column(Text, default="")
+    equipment: Mapped[str] = mapped_column(Text, default="")
+    warning: Mapped[str] = mapped_column(Text, default="")
+    records: Mapped[str] = mapped_column(Text, default="")
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    steps: Mapped[list[SopStep]] = relationship(
+        back_populates="sop", order_by="SopStep.position", cascade="all, delete-orphan"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.number} v{self.version}"
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(step.standard_minutes for step in self.steps)
+
+
+class SopStep(Base):
+    """One row of the SOP's procedure table."""
+
+    __tablename__ = "sop_step"
+    __table_args__ = (
+        UniqueConstraint("sop_id", "position"),
+        CheckConstraint("time_value > 0", name="time_positive"),
+        CheckConstraint("kind in ('task', 'review')", name="kind"),
+        CheckConstraint(
+            "requirement in ('', 'iku_content', 'outgoing_letter')", name="requirement"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sop_id: Mapped[int] = mapped_column(ForeignKey("sop.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    activity: Mapped[str] = mapped_column(String(300))
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id"), index=True)
+    input: Mapped[str] = mapped_column(String(300), default="")
+    output: Mapped[str] = mapped_column(String(300), default="")
+    time_value: Mapped[int] = mapped_column(Integer)
+    time_unit: Mapped[str] = mapped_column(String(10))
+    standard_minutes: Mapped[int] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(String(300), default="")
+    kind: Mapped[str] = mapped_column(String(10), default="task")
+    return_to_position: Mapped[int | None] = mapped_column(Integer)
+    requirement: Mapped[str] = mapped_column(String(20), default="")
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    sop: Mapped[Sop] = relationship(back_populates="steps")
+    role: Mapped[Role] = relationship(lazy="joined")
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.activity}"
+
+    @property
+    def time_label(self) -> str:
+        """The standard time as written on the sheet, e.g. "1 hari"."""
+        return f"{self.time_value} {self.time_unit}"
+
+    @validates("time_value", "time_unit")
+    def _sync_minutes(self, key: str, value):
+        if key == "time_value":
+            if value is None or int(value) <= 0:
+                raise ValueError(N_("The standard time must be greater than zero."))
+            value = int(value)
+        elif value not in TIME_UNITS:
+            raise ValueError(N_("Unknown time unit."))
+        unit = value if key == "time_unit" else self.time_unit
+        amount = value if key == "time_value" else self.time_value
+        if unit in TIME_UNITS and amount:
+            self.standard_minutes = standard_minutes(amount, unit)
+        return value

@@ -1,0 +1,76 @@
+"""Field rules shared by the models and the forms.
+
+Messages are English gettext message ids; the user interface translates them.
+A rule returns ``None`` when the value is acceptable, otherwise the message id.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation without translating it here (no Flask needed)."""
+    return message
+
+
+def nip_error(nip: str | None) -> str | None:
+    """Check a civil-servant number (NIP): empty, or 18 digits that make sense.
+
+    The 18 digits are the birth date (YYYYMMDD), the appointment year and month
+    (YYYYMM, not before birth), the gender digit (1 or 2) and a 3-digit sequence.
+    """
+    if not nip:
+        return None
+    digits = nip.replace(" ", "")
+    if len(digits) != 18 or not digits.isdigit():
+        return N_("NIP must be exactly 18 digits.")
+    try:
+        born = date(int(digits[0:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return N_("The first 8 digits of the NIP must be a valid birth date (YYYYMMDD).")
+    year, month = int(digits[8:12]), int(digits[12:14])
+    if not 1 <= month <= 12:
+        return N_("Digits 9-14 of the NIP must be the appointment year and month (YYYYMM).")
+    if (year, month) < (born.year, born.month):
+        return N_("The appointment date in the NIP cannot be before the birth date.")
+    if digits[14] not in "12":
+        return N_("Digit 15 of the NIP (gender) must be 1 or 2.")
+    return None
+
+
+def format_nip(nip: str | None) -> str:
+    """Show a NIP the official way: ``19700930 199703 1 003``."""
+    if not nip or len(nip) != 18:
+        return nip or ""
+    return f"{nip[:8]} {nip[8:14]} {nip[14]} {nip[15:]}"
+
+
+# Standard-time units of the SOP sheet and their length in working minutes.
+# One working day ("1 hari") is 7.5 working hours (37.5 hours over 5 days).
+TIME_UNITS: dict[str, int] = {"menit": 1, "jam": 60, "hari": 450}
+
+
+def standard_minutes(value: int, unit: str) -> int:
+    """Working minutes of a standard time such as (1, "hari") -> 450."""
+    return value * TIME_UNITS[unit]
+
+
+# Units an indicator may be measured in (Satuan).
+INDICATOR_UNITS: tuple[str, ...] = (
+    "Persen",
+    "Indeks",
+    "Nilai",
+    "Rupiah",
+    "Miliar Rupiah",
+    "Juta Rupiah",
+    "Jumlah",
+    "Dokumen",
+    "Izin",
+    "Investor",
+    "Hari",
+    "Jam",
+    "Predikat",
+    "Orang",
+    "Unit",
+)
