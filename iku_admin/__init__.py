@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 import models.base
 
-from . import config
+from . import audit, config
 from .extensions import babel, csrf, db, login_manager, migrate
 from .i18n import TRANSLATIONS, _, fmt_date, fmt_number, select_locale
 
@@ -43,6 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS)
     )
     _init_login(app)
+    audit.init_app(app)
 
     from .views import init_views
 
@@ -136,7 +137,9 @@ def _init_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         db.session.rollback()
-        return error_page(400, _("The form has expired or is not valid. Reload the page and try again."))
+        return error_page(
+            400, _("The form has expired or is not valid. Reload the page and try again.")
+        )
 
     @app.errorhandler(400)
     def bad_request(error):

@@ -40,6 +40,8 @@ def _everyone(level: Level = READ, **overrides: Level) -> dict[str, Level]:
 # screen (view endpoint) -> role code -> level. A role not named has no access.
 MATRIX: dict[str, dict[str, Level]] = {
     "dashboard": _everyone(),
+    "documents": _everyone(),
+    "iku_excel": _everyone(tim_sakip=WRITE, staf=WRITE),
     "dossier": _everyone(staf=WRITE, sekretaris=WRITE),
     "objective": _everyone(tim_sakip=WRITE, staf=WRITE),
     "indicator": _everyone(tim_sakip=WRITE, staf=WRITE),

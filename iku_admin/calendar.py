@@ -70,13 +70,9 @@ class WorkingHours:
         if any(not isinstance(value, time) for value in values):
             raise TypeError("working hours must be datetime.time values")
         if any(value.tzinfo is not None for value in values):
-            raise ValueError(
-                "working hours are wall-clock times: give naive datetime.time values"
-            )
+            raise ValueError("working hours are wall-clock times: give naive datetime.time values")
         if not (self.start <= self.break_start <= self.break_end <= self.end):
-            raise ValueError(
-                "working hours must satisfy start <= break_start <= break_end <= end"
-            )
+            raise ValueError("working hours must satisfy start <= break_start <= break_end <= end")
         if self.start == self.end:
             raise ValueError("working hours must not be empty (start == end)")
 
@@ -175,21 +171,16 @@ class WorkingCalendar:
         unknown = set(week) - set(range(7))
         if unknown:
             raise ValueError(
-                "week keys must be weekdays 0 (Monday) to 6 (Sunday), "
-                f"got {sorted(unknown)}"
+                f"week keys must be weekdays 0 (Monday) to 6 (Sunday), got {sorted(unknown)}"
             )
         for hours in week.values():
             if hours is not None and not isinstance(hours, WorkingHours):
-                raise TypeError(
-                    f"week values must be WorkingHours or None, got {hours!r}"
-                )
+                raise TypeError(f"week values must be WorkingHours or None, got {hours!r}")
         try:
             self.tz = ZoneInfo(tz)
         except (KeyError, ValueError) as exc:  # ZoneInfoNotFoundError is a KeyError
             raise ValueError(f"unknown time zone {tz!r}") from exc
-        self.week: dict[int, WorkingHours | None] = {
-            day: week.get(day) for day in range(7)
-        }
+        self.week: dict[int, WorkingHours | None] = {day: week.get(day) for day in range(7)}
         self.extra_off: frozenset[date] = _as_dates(extra_off, "extra_off")
         self.extra_work: frozenset[date] = _as_dates(extra_work, "extra_work")
         self.national_holidays = national_holidays

@@ -6,10 +6,11 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from . import auth
+from models import Role, User
+
+from . import auth, backup
 from .extensions import db
 from .seed import DEMO_PASSWORD, DEMO_USERS, demo, seed
-from models import Role, User
 
 
 def register(app: Flask) -> None:
@@ -70,6 +71,8 @@ def register(app: Flask) -> None:
                 user.roles.append(found[code])
         db.session.commit()
         click.echo(f"User {username} ready with role(s) {', '.join(sorted(user.role_codes))}.")
+
+    backup.register(app)
 
     @app.cli.command("permissions")
     def permissions_command() -> None:

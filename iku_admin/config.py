@@ -25,9 +25,7 @@ def _flag(name: str, default: str = "0") -> bool:
 def from_environment() -> dict:
     """Build the Flask config from environment variables (see README, "Configuration")."""
     idle = int(os.environ.get("IKU_IDLE_MINUTES", "30"))
-    database_url = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'iku.db'}"
-    )
+    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'iku.db'}")
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY),
         "IKU_DEMO": _flag("IKU_DEMO"),

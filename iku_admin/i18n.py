@@ -16,7 +16,7 @@ from flask_login import current_user
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
 
-__all__ = ["LANGUAGES", "TRANSLATIONS", "_", "_l", "select_locale", "fmt_date", "fmt_number"]
+__all__ = ["LANGUAGES", "TRANSLATIONS", "_", "_l", "fmt_date", "fmt_number", "select_locale"]
 
 
 def select_locale() -> str:

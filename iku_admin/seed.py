@@ -86,9 +86,7 @@ def seed(session: Session) -> Sop:
         if code not in roles:
             roles[code] = Role(code=code, name=name)
             session.add(roles[code])
-    sop = session.scalar(
-        select(Sop).where(Sop.number == SOP_HEADER["number"], Sop.version == 1)
-    )
+    sop = session.scalar(select(Sop).where(Sop.number == SOP_HEADER["number"], Sop.version == 1))
     if sop is None:
         sop = Sop(**SOP_HEADER, status="active")
         for row in SOP_STEPS:
@@ -152,7 +150,10 @@ def demo(session: Session) -> list[str]:
         staf = session.scalar(select(User).where(User.username == "staf"))
         first = sop.steps[0]
         for n, (title, period) in enumerate(
-            [("IKU DPMPTSP 2026–2030", (2026, 2030)), ("Reviu IKU DPMPTSP 2025–2029", (2025, 2029))],
+            [
+                ("IKU DPMPTSP 2026–2030", (2026, 2030)),
+                ("Reviu IKU DPMPTSP 2025–2029", (2025, 2029)),
+            ],
             start=1,
         ):
             dossier = Dossier(

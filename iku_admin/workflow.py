@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, insert, select, tuple_, update
@@ -68,8 +67,7 @@ def is_content_locked(dossier: Dossier) -> bool:
     if dossier.status == "done" or dossier.current_step is None:
         return True
     return any(
-        s.kind == "review" and s.position < dossier.current_step.position
-        for s in dossier.sop.steps
+        s.kind == "review" and s.position < dossier.current_step.position for s in dossier.sop.steps
     )
 
 
@@ -80,9 +78,7 @@ def ensure_content_editable(dossier: Dossier | None) -> None:
     if dossier.status == "done":
         raise WorkflowError(_("This dossier is finished and can no longer be changed."))
     if is_content_locked(dossier):
-        raise WorkflowError(
-            _("The IKU content is locked: it was approved at the review step.")
-        )
+        raise WorkflowError(_("The IKU content is locked: it was approved at the review step."))
 
 
 def ensure_dossier_editable(dossier: Dossier) -> None:
@@ -153,9 +149,7 @@ def _refusal(
     if dossier.status == "done" or step is None:
         return _("The dossier is finished; no step is waiting.")
     if seen_version is not None and seen_version != dossier.version:
-        return _(
-            "Changed since you loaded the list (now at step %(n)s).", n=step.position
-        )
+        return _("Changed since you loaded the list (now at step %(n)s).", n=step.position)
     if step.role.code not in user.role_codes or not user.active:
         return _(
             "The current step is %(n)s (%(activity)s); it is done by %(role)s.",
@@ -268,7 +262,10 @@ def _apply(
     result = BulkResult()
     note = note.strip()
     session.commit()  # start from a clean transaction: we read fresh rows below
-    options = [selectinload(Dossier.sop).selectinload(Sop.steps), selectinload(Dossier.current_step)]
+    options = [
+        selectinload(Dossier.sop).selectinload(Sop.steps),
+        selectinload(Dossier.current_step),
+    ]
     if action != "return":
         options.append(
             selectinload(Dossier.objectives)
@@ -424,7 +421,7 @@ def ensure_sop_editable(session: Session, sop_id: int | None) -> None:
         raise WorkflowError(
             _(
                 "Open dossiers use this SOP version, so it cannot be changed in place. "
-                "Use the action \"New version\" on the SOP list and edit the copy."
+                'Use the action "New version" on the SOP list and edit the copy.'
             )
         )
 

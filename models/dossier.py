@@ -174,9 +174,7 @@ class Indicator(Base):
     __table_args__ = (CheckConstraint("polarity in ('max', 'min')", name="polarity"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    objective_id: Mapped[int] = mapped_column(
-        ForeignKey("strategic_objective.id"), index=True
-    )
+    objective_id: Mapped[int] = mapped_column(ForeignKey("strategic_objective.id"), index=True)
     name: Mapped[str] = mapped_column(String(500))
     definition: Mapped[str] = mapped_column(Text, default="")
     unit: Mapped[str] = mapped_column(String(40), default="")

@@ -204,10 +204,7 @@ def test_across_a_cuti_bersama_day() -> None:
     fri = day(2026, 2, 13, FRI)
     wed = day(2026, 2, 18, WED)
     # The cuti bersama Monday alone: 07:30 -> 16:00 would be 450, as a day off it is 0
-    assert (
-        cal.working_minutes(wib(CUTI_BERSAMA_IMLEK, 7, 30), wib(CUTI_BERSAMA_IMLEK, 16))
-        == 0
-    )
+    assert cal.working_minutes(wib(CUTI_BERSAMA_IMLEK, 7, 30), wib(CUTI_BERSAMA_IMLEK, 16)) == 0
     assert (
         WorkingCalendar().working_minutes(
             wib(CUTI_BERSAMA_IMLEK, 7, 30), wib(CUTI_BERSAMA_IMLEK, 16)
@@ -228,9 +225,7 @@ def test_across_an_extra_working_saturday() -> None:
     # Saturday with Monday's hours: 11:00 -> 14:00 = 60 + 60 = 120 (break 12:00-13:00)
     assert cal.working_minutes(wib(SAT_7_MAR, 11), wib(SAT_7_MAR, 14)) == 120
     # Without the extra day: 30 + 0 + 0 + 30 = 60
-    assert (
-        WorkingCalendar().working_minutes(wib(FRI_6_MAR, 16), wib(MON_9_MAR, 8)) == 60
-    )
+    assert WorkingCalendar().working_minutes(wib(FRI_6_MAR, 16), wib(MON_9_MAR, 8)) == 60
 
 
 def test_a_whole_week(cal: WorkingCalendar) -> None:
@@ -250,12 +245,7 @@ def test_partial_minutes_are_floored(cal: WorkingCalendar) -> None:
     # 09:00:00 -> 09:10:59 = 659 s; 659 // 60 = 10
     assert cal.working_minutes(start, start + timedelta(minutes=10, seconds=59)) == 10
     # 09:00:30 -> 09:01:29 = 59 s; 59 // 60 = 0
-    assert (
-        cal.working_minutes(
-            start + timedelta(seconds=30), start + timedelta(seconds=89)
-        )
-        == 0
-    )
+    assert cal.working_minutes(start + timedelta(seconds=30), start + timedelta(seconds=89)) == 0
 
 
 def test_a_year_is_fast_and_equals_the_sum_over_days(cal: WorkingCalendar) -> None:
@@ -277,9 +267,7 @@ def test_a_year_is_fast_and_equals_the_sum_over_days(cal: WorkingCalendar) -> No
     assert elapsed < 0.5, f"a year took {elapsed:.3f} s"
 
     days = [jan_1 + timedelta(days=i) for i in range(365)]
-    per_day = sum(
-        cal.working_minutes(wib(d, 0), wib(d, 0) + timedelta(days=1)) for d in days
-    )
+    per_day = sum(cal.working_minutes(wib(d, 0), wib(d, 0) + timedelta(days=1)) for d in days)
     from_hours = sum(h.minutes for d in days if (h := cal.hours_for(d)) is not None)
     assert per_day == from_hours == total
 
@@ -287,9 +275,7 @@ def test_a_year_is_fast_and_equals_the_sum_over_days(cal: WorkingCalendar) -> No
 def test_ten_years_do_not_loop_over_minutes(cal: WorkingCalendar) -> None:
     # 10 years are 5.26 million minutes; a day loop does ~3650 iterations.
     began = clock.perf_counter()
-    total = cal.working_minutes(
-        datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC)
-    )
+    total = cal.working_minutes(datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
     elapsed = clock.perf_counter() - began
     assert elapsed < 1.0, f"ten years took {elapsed:.3f} s"
     # About 245-250 working days a year: between 10 * 240 * 450 and 10 * 255 * 450
@@ -344,10 +330,7 @@ def test_office_time_zone_is_configurable() -> None:
     # but = Mon 06:00 -> 07:00 WIB (UTC+7): before opening, 0
     early_start = datetime(2026, 3, 1, 23, tzinfo=UTC)
     early_end = datetime(2026, 3, 2, 0, tzinfo=UTC)
-    assert (
-        WorkingCalendar(tz="Asia/Makassar").working_minutes(early_start, early_end)
-        == 30
-    )
+    assert WorkingCalendar(tz="Asia/Makassar").working_minutes(early_start, early_end) == 30
     assert WorkingCalendar().working_minutes(early_start, early_end) == 0
 
 

@@ -7,9 +7,6 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from .. import auth
-from ..extensions import db
-from ..i18n import TRANSLATIONS, _l
 from models import (
     AuditEntry,
     CalendarDay,
@@ -21,6 +18,11 @@ from models import (
     StepRecord,
     StrategicObjective,
 )
+
+from .. import auth
+from ..extensions import db
+from ..i18n import TRANSLATIONS, _l
+from . import dashboard, documents, iku_excel
 from .base import GuardedModelView
 from .content import ContentView, IndicatorView
 from .dossier import DossierView
@@ -153,7 +155,11 @@ def init_views(app: Flask) -> Admin:
                          category=system),
     ):  # fmt: skip
         admin.add_view(view)
-    assert {v.endpoint for v in admin._views} - {"admin"} <= set(auth.MATRIX), "screen without permissions"
+    for module in (dashboard, documents, iku_excel):
+        module.register(admin)
+    assert {v.endpoint for v in admin._views} - {"admin"} <= set(auth.MATRIX), (
+        "screen without permissions"
+    )
     return admin
 
 

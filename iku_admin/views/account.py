@@ -10,10 +10,11 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from models import LoginAttempt
+
 from .. import auth
 from ..extensions import db
 from ..i18n import LANGUAGES, _, _l
-from models import LoginAttempt
 
 bp = Blueprint("auth", __name__)
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, request, url_for
-from flask_admin import AdminIndexView
 from datetime import date, datetime
 
+from flask import abort, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView, filters
-from flask_admin.model import typefmt
 from flask_admin.form import BaseForm
+from flask_admin.model import typefmt
 from flask_login import current_user
 
 from .. import auth
-from ..i18n import FormTranslations, _, fmt_date, fmt_number
+from ..i18n import FormTranslations, _, fmt_date
 
 # Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -86,7 +86,11 @@ class GuardedModelView(ModelView):
     edit_modal = False
 
     # View methods that change data, and the permission each needs.
-    WRITE_VIEWS = {"create_view": "can_create", "edit_view": "can_edit", "delete_view": "can_delete"}
+    WRITE_VIEWS = {
+        "create_view": "can_create",
+        "edit_view": "can_edit",
+        "delete_view": "can_delete",
+    }
 
     def is_accessible(self) -> bool:
         return auth.can_read(current_user, self.endpoint)
@@ -152,3 +156,20 @@ class GuardedIndexView(AdminIndexView):
 
     def inaccessible_callback(self, name, **kwargs):
         return deny(name)
+
+
+class GuardedView(BaseView):
+    """A plain Flask-Admin view (documents, dashboard, imports) guarded by ``auth.MATRIX``.
+
+    Reading needs the screen's read level; routes that change data call ``require_write``.
+    """
+
+    def is_accessible(self) -> bool:
+        return auth.can_read(current_user, self.endpoint)
+
+    def inaccessible_callback(self, name, **kwargs):
+        return deny(name)
+
+    def require_write(self) -> None:
+        if not auth.can_write(current_user, self.endpoint):
+            abort(403)

@@ -9,11 +9,12 @@ from flask_admin.model.form import InlineFormAdmin
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
+from models import Indicator, IndicatorTarget, target_year_error
+from models.validation import INDICATOR_UNITS
+
 from .. import workflow
 from ..extensions import db
 from ..i18n import _, _l
-from models import Indicator, IndicatorTarget, target_year_error
-from models.validation import INDICATOR_UNITS
 from .base import GuardedModelView
 
 
@@ -81,4 +82,3 @@ class IndicatorView(ContentView):
     @staticmethod
     def dossier_of(model):
         return model.objective.dossier if model.objective else None
-

@@ -11,10 +11,11 @@ from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
+from models import Dossier, Indicator, StepRecord, StrategicObjective
+
 from .. import workflow
 from ..extensions import db
 from ..i18n import _, _l
-from models import Dossier, Indicator, StepRecord, StrategicObjective
 from .base import GuardedModelView
 
 ACTION_LABELS = {
@@ -192,11 +193,17 @@ class DossierView(GuardedModelView):
             items = Markup("").join(
                 Markup("<li>#{}: {}</li>").format(i, reason) for i, reason in result.skipped.items()
             )
-            flash(Markup("{}<ul>{}</ul>").format(
-                _("%(count)s dossier(s) skipped:", count=len(result.skipped)), items), "warning")
+            flash(
+                Markup("{}<ul>{}</ul>").format(
+                    _("%(count)s dossier(s) skipped:", count=len(result.skipped)), items
+                ),
+                "warning",
+            )
         return None
 
-    @action("complete", _l("Complete step"), _l("Complete the current step of the selected dossiers?"))
+    @action(
+        "complete", _l("Complete step"), _l("Complete the current step of the selected dossiers?")
+    )
     def action_complete(self, rows):
         return self._run_bulk("complete", rows)
 
@@ -210,7 +217,8 @@ class DossierView(GuardedModelView):
         if not reason:
             if request.form.get("reason") is not None:
                 flash(_("A reason is required to return the draft for revision."), "error")
-            page = self.render("dossier/bulk_return.html", rows=rows,
-                               return_url=self.get_url(".index_view"))
+            page = self.render(
+                "dossier/bulk_return.html", rows=rows, return_url=self.get_url(".index_view")
+            )
             return page, 200 if request.form.get("reason") is None else 400
         return self._run_bulk("return", rows, reason[:2000])

@@ -8,9 +8,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
+from models import Dossier, SopStep, user_role, utcnow
+
 from ..calendar import WorkingCalendar
 from ..extensions import db
-from models import Dossier, SopStep, user_role, utcnow
 from .base import GuardedIndexView
 
 

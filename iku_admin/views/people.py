@@ -5,11 +5,12 @@ from __future__ import annotations
 from wtforms import PasswordField
 from wtforms.validators import ValidationError
 
+from models import User
+from models.validation import nip_error
+
 from .. import auth
 from ..extensions import db
 from ..i18n import _, _l
-from models import User
-from models.validation import nip_error
 from .base import GuardedModelView
 
 

@@ -6,11 +6,12 @@ from flask import flash
 from flask_admin.actions import action
 from wtforms.validators import ValidationError
 
+from models import Sop
+from models.validation import TIME_UNITS
+
 from .. import workflow
 from ..extensions import db
 from ..i18n import _, _l
-from models import Sop
-from models.validation import TIME_UNITS
 from .base import GuardedModelView
 
 
@@ -45,7 +46,9 @@ class SopView(GuardedModelView):
     def action_new_version(self, ids):
         for sop in db.session.scalars(db.select(Sop).where(Sop.id.in_(ids))).all():
             copy = workflow.new_sop_version(db.session, sop)
-            flash(_("Draft %(sop)s created; edit its steps, then activate it.", sop=copy), "success")
+            flash(
+                _("Draft %(sop)s created; edit its steps, then activate it.", sop=copy), "success"
+            )
 
     @action("activate", _l("Activate"), _l("New dossiers will use the selected version. Continue?"))
     def action_activate(self, ids):
@@ -96,7 +99,9 @@ class SopStepView(GuardedModelView):
 
     def on_model_change(self, form, model, is_created):
         history = db.inspect(model).attrs.sop_id.history
-        self._guard(model, {model.sop_id or (model.sop and model.sop.id), *history.deleted} - {None})
+        self._guard(
+            model, {model.sop_id or (model.sop and model.sop.id), *history.deleted} - {None}
+        )
         if model.time_value is None or model.time_value <= 0:
             raise ValidationError(_("The standard time must be greater than zero."))
         if model.kind == "review" and not model.return_to_position:
@@ -104,5 +109,3 @@ class SopStepView(GuardedModelView):
 
     def on_model_delete(self, model):
         self._guard(model, {model.sop_id})
-
-
