@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, render_template, request
+from flask import Flask, flash, g, render_template, request, session
 from flask_babel import get_locale
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
@@ -92,6 +93,16 @@ def _init_login(app: Flask) -> None:
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
+        # Idle timeout, checked on the server: the session cookie itself lives only as long
+        # as the browser (a permanent session would weaken "strong" session protection).
+        now = time.time()
+        idle = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+        if now - session.get("seen", now) > idle:
+            logout_user()
+            session.clear()
+            flash(_("Your session ended after a period of inactivity. Please log in again."))
+            return login_manager.unauthorized()
+        session["seen"] = now
         return None
 
 

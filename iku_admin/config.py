@@ -36,7 +36,6 @@ def from_environment() -> dict:
         "SESSION_COOKIE_SECURE": _flag("IKU_HTTPS"),
         "REMEMBER_COOKIE_SECURE": _flag("IKU_HTTPS"),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle),
-        "SESSION_REFRESH_EACH_REQUEST": True,
         "MAX_CONTENT_LENGTH": int(os.environ.get("IKU_MAX_UPLOAD_MB", "5")) * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": os.environ.get("IKU_LOCALE", "id"),
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("IKU_TIMEZONE", "Asia/Jakarta"),

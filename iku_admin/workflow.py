@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, insert, select, tuple_, update
-from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy import func, insert, inspect, select, tuple_, update
+from sqlalchemy.orm import Session, joinedload, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     Dossier,
@@ -31,6 +34,8 @@ from .calendar import WorkingCalendar
 from .i18n import _
 
 ACTIONS = ("complete", "approve", "return")
+# The history outcome each action writes.
+OUTCOMES = {"complete": "done", "approve": "approved", "return": "returned"}
 
 
 class WorkflowError(Exception):
@@ -54,12 +59,9 @@ def next_step(dossier: Dossier, step: SopStep) -> SopStep | None:
     return min(later, key=lambda s: s.position) if later else None
 
 
-def return_step(dossier: Dossier, step: SopStep) -> SopStep:
-    """The step a review sends the draft back to."""
-    for candidate in dossier.sop.steps:
-        if candidate.position == step.return_to_position:
-            return candidate
-    raise WorkflowError(_("The SOP does not say where step %(n)s returns to.", n=step.position))
+def return_step(dossier: Dossier, step: SopStep) -> SopStep | None:
+    """The step a review sends the draft back to (None if the SOP does not name one)."""
+    return next((s for s in dossier.sop.steps if s.position == step.return_to_position), None)
 
 
 def is_content_locked(dossier: Dossier) -> bool:
@@ -82,9 +84,17 @@ def ensure_content_editable(dossier: Dossier | None) -> None:
 
 
 def ensure_dossier_editable(dossier: Dossier) -> None:
-    """Refuse changes to a finished dossier."""
+    """Refuse changes to a finished dossier, and a new period once the content is locked."""
     if dossier.status == "done":
         raise WorkflowError(_("This dossier is finished and can no longer be changed."))
+    state = inspect(dossier)
+    period_changed = any(
+        state.attrs[name].history.has_changes() for name in ("period_start", "period_end")
+    )
+    if period_changed and is_content_locked(dossier):
+        raise WorkflowError(
+            _("The period cannot change: the IKU content was approved at the review step.")
+        )
 
 
 def missing_inputs(dossier: Dossier, step: SopStep) -> list[str]:
@@ -136,20 +146,74 @@ def expected_actor(dossier: Dossier) -> str:
 # --- Deciding ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _LastRecord:
+    """The latest history record of a dossier: who moved it last, when, from which version."""
+
+    user_id: int
+    name: str
+    finished_at: datetime
+    dossier_version: int
+
+
+def _latest_records(session: Session, ids: list[int]) -> dict[int, _LastRecord]:
+    """For each dossier, its latest StepRecord (one query for all)."""
+    if not ids:
+        return {}
+    latest = (
+        select(func.max(StepRecord.id))
+        .where(StepRecord.dossier_id.in_(ids))
+        .group_by(StepRecord.dossier_id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            StepRecord.dossier_id,
+            StepRecord.user_id,
+            User.full_name,
+            StepRecord.finished_at,
+            StepRecord.dossier_version,
+        )
+        .join(User, User.id == StepRecord.user_id)
+        .where(StepRecord.id.in_(latest))
+    )
+    return {row[0]: _LastRecord(*row[1:]) for row in rows}
+
+
+def _timezone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["IKU_TIMEZONE"] if has_app_context() else "Asia/Jakarta")
+
+
+def _changed_message(last: _LastRecord | None, seen_version: int) -> str:
+    """Why a dossier shown at ``seen_version`` can no longer be acted on as shown."""
+    if last is not None and last.dossier_version >= seen_version:
+        at = last.finished_at.astimezone(_timezone())
+        return _(
+            "Already processed by %(name)s at %(at)s. Reload the page to see its current state.",
+            name=last.name,
+            at=f"{at:%d-%m-%Y %H:%M} {at.tzname()}",
+        )
+    return _(
+        "Changed by someone else since you loaded it. Reload the page to see its current state."
+    )
+
+
 def _refusal(
     dossier: Dossier,
     user: User,
     action: str,
     note: str,
-    last_user_id: int | None,
+    last: _LastRecord | None,
     seen_version: int | None,
+    check_inputs: bool = True,
 ) -> str | None:
     """Why ``user`` may not do ``action`` on ``dossier`` now, or None if allowed."""
+    # First: what the user saw is what is there (compare-and-set on the version).
+    if seen_version is not None and seen_version != dossier.version:
+        return _changed_message(last, seen_version)
     step = dossier.current_step
     if dossier.status == "done" or step is None:
         return _("The dossier is finished; no step is waiting.")
-    if seen_version is not None and seen_version != dossier.version:
-        return _("Changed since you loaded the list (now at step %(n)s).", n=step.position)
     if step.role.code not in user.role_codes or not user.active:
         return _(
             "The current step is %(n)s (%(activity)s); it is done by %(role)s.",
@@ -161,11 +225,13 @@ def _refusal(
         return _("Step %(n)s is a review: approve it or return it.", n=step.position)
     if step.kind != "review" and action in ("approve", "return"):
         return _("Step %(n)s is not a review; it can only be completed.", n=step.position)
-    if step.kind == "review" and last_user_id == user.id:
+    if step.kind == "review" and last is not None and last.user_id == user.id:
         return _("You finished the step under review; someone else must review it.")
     if action == "return" and not note.strip():
         return _("A reason is required to return the draft for revision.")
-    if action != "return":
+    if action == "return" and return_step(dossier, step) is None:
+        return _("The SOP does not say where step %(n)s returns to.", n=step.position)
+    if check_inputs and action != "return":
         missing = missing_inputs(dossier, step)
         if missing:
             return _("Incomplete: %(missing)s.", missing="; ".join(missing))
@@ -173,36 +239,47 @@ def _refusal(
 
 
 def available_actions(dossier: Dossier, user: User) -> list[str]:
-    """The actions ``user`` can take on ``dossier`` now: a subset of complete/approve/return."""
+    """The actions ``user`` can take on ``dossier`` now: a subset of complete/approve/return.
+
+    Kelengkapan does not hide a button: pressing it says what is missing.
+    """
     step = dossier.current_step
     if dossier.status == "done" or step is None or step.role.code not in user.role_codes:
         return []
-    last = _last_users(object_session(dossier), [dossier.id]).get(dossier.id)
+    last = _latest_records(object_session(dossier), [dossier.id]).get(dossier.id)
     candidates = ["approve", "return"] if step.kind == "review" else ["complete"]
-    # Kelengkapan does not hide a button: pressing it says what is missing.
     return [
-        a for a in candidates
-        if _refusal(dossier, user, a, "-", last, None) is None
-        or (a != "return" and missing_inputs(dossier, step))
-    ]  # fmt: skip
+        name
+        for name in candidates
+        if _refusal(dossier, user, name, "-", last, None, check_inputs=False) is None
+    ]
 
 
 # --- Acting -----------------------------------------------------------------------------------
 
 
-def complete(dossier: Dossier, user: User, note: str = "") -> StepRecord:
-    """Finish a task step and move to the next step (after the last one: done)."""
-    return _single("complete", dossier, user, note)
+def complete(
+    dossier: Dossier, user: User, note: str = "", *, seen_version: int | None = None
+) -> StepRecord:
+    """Finish a task step and move to the next step (after the last one: done).
+
+    ``seen_version`` is the dossier version the user saw; by default the one in memory.
+    """
+    return _single("complete", dossier, user, note, seen_version)
 
 
-def approve(dossier: Dossier, user: User, note: str = "") -> StepRecord:
+def approve(
+    dossier: Dossier, user: User, note: str = "", *, seen_version: int | None = None
+) -> StepRecord:
     """Approve a review step and move to the next step."""
-    return _single("approve", dossier, user, note)
+    return _single("approve", dossier, user, note, seen_version)
 
 
-def return_for_revision(dossier: Dossier, user: User, reason: str) -> StepRecord:
+def return_for_revision(
+    dossier: Dossier, user: User, reason: str, *, seen_version: int | None = None
+) -> StepRecord:
     """Send the draft under review back to the review's return step, with a reason."""
-    return _single("return", dossier, user, reason)
+    return _single("return", dossier, user, reason, seen_version)
 
 
 def bulk(
@@ -212,42 +289,74 @@ def bulk(
     reason: str | None = None,
     seen_versions: dict[int, int] | None = None,
 ) -> BulkResult:
-    """Apply one action to many dossiers, each on its own; say which were skipped and why."""
+    """Apply one action to many dossiers, each on its own; say which were skipped and why.
+
+    ``seen_versions`` maps a dossier id to the version the list showed: a dossier changed
+    since then is skipped, not overwritten. The number of SQL statements does not depend
+    on the number of dossiers.
+    """
     if action not in ACTIONS:
         raise WorkflowError(_("Unknown action."))
-    session = object_session(user)
-    return _apply(session, action, list(dict.fromkeys(dossier_ids)), user, reason or "",
-                  seen_versions or {})  # fmt: skip
+    ids = list(dict.fromkeys(dossier_ids))
+    if not ids:
+        raise WorkflowError(_("No dossier selected."))
+    return _apply(object_session(user), action, ids, user, reason or "", seen_versions or {})
 
 
-def _single(action: str, dossier: Dossier, user: User, note: str) -> StepRecord:
+def _single(
+    action: str, dossier: Dossier, user: User, note: str, seen_version: int | None
+) -> StepRecord:
     session = object_session(dossier)
-    result = _apply(session, action, [dossier.id], user, note, {}, dossier.version)
+    seen = dossier.version if seen_version is None else seen_version
+    result = _apply(session, action, [dossier.id], user, note, {dossier.id: seen})
     if dossier.id in result.skipped:
         raise WorkflowError(result.skipped[dossier.id])
-    session.expire(dossier)
     return session.scalars(
         select(StepRecord).where(StepRecord.dossier_id == dossier.id).order_by(StepRecord.id.desc())
     ).first()
 
 
-def _last_users(session: Session, ids: list[int]) -> dict[int, int]:
-    """For each dossier, who finished its latest step (one query for all)."""
-    latest = (
-        select(func.max(StepRecord.id))
-        .where(StepRecord.dossier_id.in_(ids))
-        .group_by(StepRecord.dossier_id)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(StepRecord.dossier_id, StepRecord.user_id).where(StepRecord.id.in_(latest))
-    )
-    return dict(rows.all())
-
-
 def _calendar(session: Session) -> WorkingCalendar:
-    tz = current_app.config["IKU_TIMEZONE"] if has_app_context() else "Asia/Jakarta"
-    return WorkingCalendar.from_session(session, tz)
+    return WorkingCalendar.from_session(session, _timezone().key)
+
+
+def _load(session: Session, action: str, ids: list[int]) -> dict[int, Dossier]:
+    """The dossiers with their SOP and, where the step checks it, their IKU content.
+
+    A fixed number of queries whatever the number of dossiers (selectinload would split a
+    long list of ids into chunks, so the content is loaded with one joined query).
+    """
+    dossiers = {
+        d.id: d
+        for d in session.scalars(
+            select(Dossier)
+            .where(Dossier.id.in_(ids))
+            .options(
+                joinedload(Dossier.current_step),
+                joinedload(Dossier.sop).selectinload(Sop.steps),
+            )
+            .execution_options(populate_existing=True)
+        ).unique()
+    }
+    needs_content = [
+        d.id
+        for d in dossiers.values()
+        if action != "return" and d.current_step and d.current_step.requirement == "iku_content"
+    ]
+    if needs_content:
+        objectives = session.scalars(
+            select(StrategicObjective)
+            .where(StrategicObjective.dossier_id.in_(needs_content))
+            .options(joinedload(StrategicObjective.indicators).joinedload(Indicator.targets))
+            .order_by(StrategicObjective.order, StrategicObjective.id)
+            .execution_options(populate_existing=True)
+        ).unique()
+        by_dossier: dict[int, list[StrategicObjective]] = defaultdict(list)
+        for objective in objectives:
+            by_dossier[objective.dossier_id].append(objective)
+        for dossier_id in needs_content:
+            set_committed_value(dossiers[dossier_id], "objectives", by_dossier[dossier_id])
+    return dossiers
 
 
 def _apply(
@@ -257,73 +366,77 @@ def _apply(
     user: User,
     note: str,
     seen_versions: dict[int, int],
-    expected_version: int | None = None,
 ) -> BulkResult:
+    """Decide for each dossier, then move the allowed ones with compare-and-set updates."""
     result = BulkResult()
     note = note.strip()
-    session.commit()  # start from a clean transaction: we read fresh rows below
-    options = [
-        selectinload(Dossier.sop).selectinload(Sop.steps),
-        selectinload(Dossier.current_step),
-    ]
-    if action != "return":
-        options.append(
-            selectinload(Dossier.objectives)
-            .selectinload(StrategicObjective.indicators)
-            .selectinload(Indicator.targets)
-        )
-    dossiers = {
-        d.id: d
-        for d in session.scalars(
-            select(Dossier).where(Dossier.id.in_(ids)).options(*options)
-            .execution_options(populate_existing=True)
-        )
-    }  # fmt: skip
-    last_users = _last_users(session, ids)
-    # (from step, to step) -> [dossier, ...]: one UPDATE per group, not per dossier.
-    groups: dict[tuple[int, int | None], list[Dossier]] = defaultdict(list)
-    for dossier_id in ids:
-        dossier = dossiers.get(dossier_id)
-        if dossier is None:
-            result.skipped[dossier_id] = _("The dossier does not exist.")
-            continue
-        seen = seen_versions.get(dossier_id, expected_version)
-        reason = _refusal(dossier, user, action, note, last_users.get(dossier_id), seen)
-        if reason:
-            result.skipped[dossier_id] = reason
-            continue
-        step = dossier.current_step
-        target = return_step(dossier, step) if action == "return" else next_step(dossier, step)
-        groups[(step.id, target.id if target else None)].append(dossier)
-    if not groups:
-        return result
+    session.commit()  # start from a fresh transaction: the rows read below are current
+    try:
+        dossiers = _load(session, action, ids)
+        latest = _latest_records(session, ids)
+        # (from step, to step) -> dossiers: one UPDATE per group, not per dossier.
+        groups: dict[tuple[SopStep, SopStep | None], list[Dossier]] = defaultdict(list)
+        for dossier_id in ids:
+            dossier = dossiers.get(dossier_id)
+            if dossier is None:
+                result.skipped[dossier_id] = _("The dossier does not exist.")
+                continue
+            seen = seen_versions.get(dossier_id)
+            reason = _refusal(dossier, user, action, note, latest.get(dossier_id), seen)
+            if reason:
+                result.skipped[dossier_id] = reason
+                continue
+            step = dossier.current_step
+            target = return_step(dossier, step) if action == "return" else next_step(dossier, step)
+            groups[(step, target)].append(dossier)
+        if groups:
+            _move(session, action, groups, user, note, result)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    result.done.sort()
+    return result
 
+
+def _move(
+    session: Session,
+    action: str,
+    groups: dict[tuple[SopStep, SopStep | None], list[Dossier]],
+    user: User,
+    note: str,
+    result: BulkResult,
+) -> None:
+    """Compare-and-set every group of dossiers and write one history record per winner."""
+    # Lock the rows in id order first, so two bulk actions over overlapping selections
+    # wait for each other instead of deadlocking (SQLite serialises writers anyway).
+    all_ids = sorted(d.id for members in groups.values() for d in members)
+    session.execute(
+        select(Dossier.id).where(Dossier.id.in_(all_ids)).order_by(Dossier.id).with_for_update()
+    )
     now = utcnow()
     calendar = _calendar(session)
-    outcome = {"complete": "done", "approve": "approved", "return": "returned"}[action]
-    records = []
-    for (step_id, target_id), members in groups.items():
-        step = members[0].current_step
-        target = next(s for s in members[0].sop.steps if s.id == target_id) if target_id else None
+    outcome = OUTCOMES[action]
+    records, lost = [], []
+    for (step, target), members in groups.items():
         values = {
-            "current_step_id": target_id,
+            "current_step_id": target.id if target else None,
             "version": Dossier.version + 1,
             "step_started_at": now,
-            "step_due_at": calendar.add_working_minutes(now, target.standard_minutes)
-            if target
-            else None,
+            "step_due_at": (
+                calendar.add_working_minutes(now, target.standard_minutes) if target else None
+            ),
         }
         if target is None:
             values.update(status="done", finished_at=now)
         if action == "return":
             values["revision_round"] = Dossier.revision_round + 1
-        pairs = [(d.id, d.version) for d in members]
         won = set(
             session.scalars(
                 update(Dossier)
                 .where(
-                    tuple_(Dossier.id, Dossier.version).in_(pairs),
-                    Dossier.current_step_id == step_id,
+                    tuple_(Dossier.id, Dossier.version).in_([(d.id, d.version) for d in members]),
+                    Dossier.current_step_id == step.id,
                     Dossier.status == "in_progress",
                 )
                 .values(**values)
@@ -333,6 +446,7 @@ def _apply(
         )
         for dossier in members:
             if dossier.id not in won:
+                lost.append(dossier)
                 continue
             records.append({
                 "dossier_id": dossier.id, "dossier_version": dossier.version,
@@ -343,37 +457,13 @@ def _apply(
                 "standard_minutes": step.standard_minutes, "sop_version": dossier.sop.version,
             })  # fmt: skip
             result.done.append(dossier.id)
-        lost = [d.id for d in members if d.id not in won]
-        if lost:
-            result.skipped.update(_lost_races(session, lost))
     if records:
         session.execute(insert(StepRecord), records)
-    session.commit()
-    result.done.sort()
-    return result
-
-
-def _lost_races(session: Session, ids: list[int]) -> dict[int, str]:
-    """Messages for dossiers someone else moved between our read and our update."""
-    latest = (
-        select(func.max(StepRecord.id)).where(StepRecord.dossier_id.in_(ids))
-        .group_by(StepRecord.dossier_id).scalar_subquery()
-    )  # fmt: skip
-    rows = session.execute(
-        select(StepRecord.dossier_id, User.full_name, StepRecord.finished_at)
-        .join(User, User.id == StepRecord.user_id)
-        .where(StepRecord.id.in_(latest))
-    ).all()
-    by_id = {dossier_id: (name, at) for dossier_id, name, at in rows}
-    messages = {}
-    for dossier_id in ids:
-        name, at = by_id.get(dossier_id, ("?", None))
-        messages[dossier_id] = _(
-            "Already processed by %(name)s at %(at)s. Reload the page to see its state.",
-            name=name,
-            at=f"{at:%Y-%m-%d %H:%M} UTC" if at else "?",
-        )
-    return messages
+    if lost:
+        # Someone else moved these between our read and our update: say who.
+        latest = _latest_records(session, [d.id for d in lost])
+        for dossier in lost:
+            result.skipped[dossier.id] = _changed_message(latest.get(dossier.id), dossier.version)
 
 
 # --- Starting dossiers and SOP versions -------------------------------------------------------
@@ -391,14 +481,16 @@ def active_sop(session: Session) -> Sop:
 
 def start_dossier(session: Session, dossier: Dossier, user: User | None = None) -> Dossier:
     """Pin a new dossier to the active SOP version and put it at its first step."""
-    sop = active_sop(session)
-    first = min(sop.steps, key=lambda s: s.position)
+    with session.no_autoflush:  # the dossier may already be pending, still without its SOP
+        sop = active_sop(session)
+        first = min(sop.steps, key=lambda s: s.position)
+        calendar = _calendar(session)
     now = utcnow()
     dossier.sop = sop
     dossier.current_step = first
     dossier.status = "in_progress"
     dossier.step_started_at = now
-    dossier.step_due_at = _calendar(session).add_working_minutes(now, first.standard_minutes)
+    dossier.step_due_at = calendar.add_working_minutes(now, first.standard_minutes)
     if user is not None and dossier.created_by is None:
         dossier.created_by = user
     return dossier

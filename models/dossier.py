@@ -60,6 +60,8 @@ class Dossier(Base):
     step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Optimistic locking: ORM updates check and bump it; workflow transitions compare-and-set it.
+    __mapper_args__ = {"version_id_col": version}
 
     sop: Mapped[Sop] = relationship()
     current_step: Mapped[SopStep | None] = relationship()
@@ -157,6 +159,7 @@ class StrategicObjective(Base):
     name: Mapped[str] = mapped_column(String(500))
     order: Mapped[int] = mapped_column(Integer, default=1)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
     dossier: Mapped[Dossier] = relationship(back_populates="objectives")
     indicators: Mapped[list[Indicator]] = relationship(
@@ -184,6 +187,7 @@ class Indicator(Base):
     responsible: Mapped[str] = mapped_column(String(300), default="")
     order: Mapped[int] = mapped_column(Integer, default=1)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
     objective: Mapped[StrategicObjective] = relationship(back_populates="indicators")
     targets: Mapped[list[IndicatorTarget]] = relationship(
@@ -211,6 +215,7 @@ class IndicatorTarget(Base):
     year: Mapped[int] = mapped_column(Integer)
     target: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
     indicator: Mapped[Indicator] = relationship(back_populates="targets")
 

@@ -31,6 +31,7 @@ class Role(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
     users: Mapped[list[User]] = relationship(secondary=user_role, back_populates="roles")
 
@@ -53,6 +54,7 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(5), default="id")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
     roles: Mapped[list[Role]] = relationship(
         secondary=user_role, back_populates="users", lazy="selectin", order_by=Role.code

@@ -46,6 +46,7 @@ class Sop(Base):
     warning: Mapped[str] = mapped_column(Text, default="")
     records: Mapped[str] = mapped_column(Text, default="")
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
     steps: Mapped[list[SopStep]] = relationship(
         back_populates="sop", order_by="SopStep.position", cascade="all, delete-orphan"
@@ -87,6 +88,7 @@ class SopStep(Base):
     return_to_position: Mapped[int | None] = mapped_column(Integer)
     requirement: Mapped[str] = mapped_column(String(20), default="")
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
     sop: Mapped[Sop] = relationship(back_populates="steps")
     role: Mapped[Role] = relationship(lazy="joined")

@@ -44,6 +44,7 @@ class CalendarDay(Base):
     kind: Mapped[str] = mapped_column(String(4), default="off")
     description: Mapped[str] = mapped_column(String(200))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
     def __str__(self) -> str:
         return f"{self.day:%Y-%m-%d} {self.description}"

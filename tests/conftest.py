@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from itsdangerous import URLSafeTimedSerializer
@@ -69,7 +69,15 @@ def make_app(db_url: str, **overrides) -> Flask:
         "IKU_DEMO": False,
         **overrides,
     }
-    return create_app(config)
+    app = create_app(config)
+
+    @app.before_request
+    def forget_cached_user():
+        # Tests keep one app context open, which requests then share; Flask-Login caches the
+        # user in it. A real request starts without that cache, so drop it here.
+        g.pop("_login_user", None)
+
+    return app
 
 
 def dispose(app: Flask) -> None:
@@ -168,7 +176,8 @@ def make_dossier(title: str = "IKU 2026–2030", period=(2026, 2030), **fields) 
 
 def fill_iku(dossier: Dossier, indicators: int = 1) -> Dossier:
     """Give a dossier complete IKU content (what steps 3 and 4 check)."""
-    objective = StrategicObjective(dossier=dossier, name="Meningkatnya investasi", order=1)
+    objective = StrategicObjective(name="Meningkatnya investasi", order=1)
+    years = dossier.years
     for n in range(1, indicators + 1):
         objective.indicators.append(
             Indicator(
@@ -179,12 +188,10 @@ def fill_iku(dossier: Dossier, indicators: int = 1) -> Dossier:
                 data_source="LKPM",
                 responsible="Kepala Bidang Promosi",
                 order=n,
-                targets=[
-                    IndicatorTarget(year=y, target=Decimal(900 + y % 10)) for y in dossier.years
-                ],
+                targets=[IndicatorTarget(year=y, target=Decimal(900 + y % 10)) for y in years],
             )
         )
-    _db.session.add(objective)
+    dossier.objectives.append(objective)
     _db.session.commit()
     return dossier
 

@@ -53,8 +53,7 @@ def login():
         else:
             user = auth.authenticate(db.session, username, form.password.data, address)
             if user is not None:
-                session.clear()
-                session.permanent = True
+                session.clear()  # a new session id for the new login
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
             flash(_("Wrong username or password, or the account is inactive."), "error")

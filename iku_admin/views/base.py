@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView, filters
 from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField
+
+from models import AuditEntry
 
 from .. import auth
+from ..extensions import db
 from ..i18n import FormTranslations, _, fmt_date
 
 # Characters that make a spreadsheet treat a cell as a formula.
@@ -132,6 +139,62 @@ class GuardedModelView(ModelView):
         if name == "delete":
             return self.can_delete
         return name in self._actions_data and super().is_action_allowed(name)
+
+    # --- optimistic locking: every edit form carries the version it was loaded with -------
+
+    version_field = "row_version"
+
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        setattr(form_class, self.version_field, HiddenField())
+        return form_class
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        del form[self.version_field]
+        return form
+
+    def update_model(self, form, model) -> bool:
+        field = form[self.version_field]
+        seen = field.raw_data[0] if field.raw_data else None  # what the browser sent
+        del form[self.version_field]  # the ORM bumps the version itself
+        if str(getattr(model, self.version_field)) != seen:
+            flash(self.conflict_message(model), "error")
+            return False
+        return super().update_model(form, model)
+
+    def conflict_message(self, model) -> str:
+        """Who changed the record last, and when (from the audit log)."""
+        entry = db.session.scalar(
+            select(AuditEntry)
+            .where(
+                AuditEntry.table_name == self.model.__tablename__,
+                AuditEntry.row_id == str(model.id),
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        who, when = (entry.username, fmt_date(entry.at)) if entry else ("?", "?")
+        return _(
+            "This record was changed by %(who)s at %(when)s after you opened it. Your changes "
+            "were not saved; reload the page to see the current data.",
+            who=who,
+            when=when,
+        )
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, StaleDataError):
+            flash(_("This record was changed by someone else at the same moment. Your changes "
+                    "were not saved; reload the page."), "error")  # fmt: skip
+            return True
+        if isinstance(exc, IntegrityError):
+            flash(_("This data conflicts with data already stored (for example a duplicate "
+                    "or a record still in use)."), "error")  # fmt: skip
+            return True
+        if isinstance(exc, ValueError):  # a model rule; its message is a msgid
+            flash(_(str(exc)), "error")
+            return True
+        return super().handle_view_exception(exc)
 
     def get_one(self, id):
         """Fetch one row through ``get_query`` so rows hidden from the list stay hidden."""

@@ -36,6 +36,7 @@ class DossierView(GuardedModelView):
     list_template = "dossier/list.html"
     details_template = "dossier/details.html"
     allow_delete = False  # a dossier's history is permanent
+    version_field = "version"
     can_export = True
     export_types = ["csv", "xlsx"]
     column_list = ["id", "title", "period_start", "period_end", "current_step", "status",
@@ -97,8 +98,6 @@ class DossierView(GuardedModelView):
                 workflow.ensure_dossier_editable(model)
             except workflow.WorkflowError as error:
                 raise ValidationError(str(error)) from error
-            # Every content field change is a new version: a bulk list shown before is stale.
-            model.version = (model.version or 0) + 1
 
     # --- details page and single transitions ----------------------------------------------
 
