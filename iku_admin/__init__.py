@@ -7,7 +7,7 @@ import secrets
 import time
 from zoneinfo import ZoneInfo
 
-from flask import Flask, flash, g, render_template, request, session
+from flask import Flask, abort, flash, g, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -83,6 +83,14 @@ def _init_login(app: Flask) -> None:
         except ValueError:
             return None
         return user if user is not None and user.active else None
+
+    @app.before_request
+    def refuse_nul_bytes():
+        """No stored text may hold a NUL byte (PostgreSQL refuses them): refuse it upfront."""
+        for values in (request.args, request.form):
+            if any("\x00" in value for _key, value in values.items(multi=True)):
+                abort(400)
+        return None
 
     @app.before_request
     def require_login():

@@ -11,7 +11,7 @@ from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
@@ -32,8 +32,26 @@ def neutralise_cell(value):
     return value
 
 
+def _bounded(filter_class: type, limit: float) -> type:
+    """A numeric filter that refuses values no column can hold (instead of a SQL error)."""
+
+    class Bounded(filter_class):
+        def clean(self, value):
+            cleaned = super().clean(value)
+            for number in cleaned if isinstance(cleaned, list) else [cleaned]:
+                if isinstance(number, int | float) and not abs(number) < limit:
+                    raise ValueError(number)
+            return cleaned
+
+    Bounded.__name__ = filter_class.__name__
+    return Bounded
+
+
 class FilterConverter(filters.FilterConverter):
-    """Flask-Admin's filters, also for our UTC timestamp column type."""
+    """Flask-Admin's filters, bounded to what the columns hold, and for our UTC timestamps."""
+
+    int_filters = tuple(_bounded(f, 2**31) for f in filters.FilterConverter.int_filters)
+    float_filters = tuple(_bounded(f, 1e15) for f in filters.FilterConverter.float_filters)
 
     @filters.filters.convert("UTCDateTime")
     def conv_utc_datetime(self, column, name, **kwargs):
@@ -191,16 +209,29 @@ class GuardedModelView(ModelView):
             flash(_("This data conflicts with data already stored (for example a duplicate "
                     "or a record still in use)."), "error")  # fmt: skip
             return True
+        if isinstance(exc, DataError):  # e.g. a number too large for its column
+            flash(_("A value is too large or not valid for this field."), "error")
+            return True
         if isinstance(exc, ValueError):  # a model rule; its message is a msgid
             flash(_(str(exc)), "error")
             return True
         return super().handle_view_exception(exc)
+
+    def _get_list_extra_args(self):
+        """Keep page numbers and sizes within what a list can show (no SQL overflow)."""
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), 1_000_000)
+        if args.page_size not in self.page_size_options:
+            args.page_size = 0  # Flask-Admin then uses the view's page size
+        return args
 
     def get_one(self, id):
         """Fetch one row through ``get_query`` so rows hidden from the list stay hidden."""
         try:
             pk = int(id)
         except (TypeError, ValueError):
+            abort(404)
+        if not 0 < pk < 2**31:  # beyond any id (and beyond what the database can compare)
             abort(404)
         model = self.get_query().filter(self.model.id == pk).one_or_none()
         if model is None:
