@@ -111,8 +111,14 @@ def test_markup_in_data_is_escaped_everywhere(client, db, people):
     indicator.name = "<script>alert('x')</script>"
     db.session.commit()
     login(client, "admin")
-    pages = ["/admin/dossier/", f"/admin/dossier/details/?id={dossier.id}", "/admin/indicator/",
-             f"/admin/indicator/details/?id={indicator.id}", "/admin/target/", "/admin/"]  # fmt: skip
+    pages = [
+        "/admin/dossier/",
+        f"/admin/dossier/details/?id={dossier.id}",
+        "/admin/indicator/",
+        f"/admin/indicator/details/?id={indicator.id}",
+        "/admin/target/",
+        "/admin/",
+    ]
     for page in pages:
         html = client.get(page).text
         assert "<img src=x onerror" not in html and "<script>alert(" not in html, page
