@@ -1,0 +1,302 @@
+"""Load test: concurrent people reading, editing and moving dossiers through real gunicorn
+workers on one database, then a consistency check of every dossier's history.
+
+    python bench/load.py --database-url postgresql://postgres@127.0.0.1:5432/iku_load \
+        --clients 20 --seconds 60 --workers 3
+
+The database is emptied and rebuilt from the migrations. Traffic goes to 127.0.0.1 only; every
+loop is bounded by the deadline. Prints the counts and exits non-zero on any 5xx, lost or
+duplicated history record, or a dossier whose history does not lead to its current step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "load-test-password"
+PEOPLE = {  # username -> role
+    "kadis": "kepala_dinas",
+    "sekretaris": "sekretaris",
+    "perencana": "perencana",
+    "timsakip": "tim_sakip",
+    "staf": "staf",
+    "staf2": "staf",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(url: str, dossiers: int) -> None:
+    """Empty the database, migrate, seed, and create people and dossiers ready to move."""
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, inspect, select, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            for table in inspect(conn).get_table_names():
+                conn.execute(text(f'DROP TABLE "{table}"'))
+    engine.dispose()
+
+    import models.people
+    from iku_admin import create_app
+    from iku_admin.extensions import db
+    from iku_admin.seed import DEMO_IKU, seed
+    from models import Dossier, Indicator, IndicatorTarget, Role, StrategicObjective, User
+
+    models.people.PASSWORD_METHOD = "pbkdf2:sha256:1000"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load", "TESTING": True})
+    with app.app_context():
+        upgrade()
+        seed(db.session)
+        roles = {r.code: r for r in db.session.scalars(select(Role))}
+        for username, role in PEOPLE.items():
+            user = User(username=username, full_name=username.title())
+            user.set_password(PASSWORD)
+            user.roles.append(roles[role])
+            db.session.add(user)
+        db.session.commit()
+        from iku_admin import workflow
+
+        for n in range(dossiers):
+            dossier = Dossier(
+                title=f"IKU beban {n}", period_start=2026, period_end=2030,
+                letter_number=f"LOAD/{n}", letter_date=__import__("datetime").date(2026, 1, 5),
+                letter_sender="Bappeda", letter_subject="Penyusunan IKU",
+            )  # fmt: skip
+            workflow.start_dossier(db.session, dossier)
+            for order, (objective, indicators) in enumerate(DEMO_IKU, start=1):
+                so = StrategicObjective(name=objective, order=order)
+                for i, (name, definition, unit, base, source, owner, targets) in enumerate(
+                    indicators, start=1
+                ):
+                    so.indicators.append(
+                        Indicator(name=name, definition=definition, unit=unit, baseline=base,
+                                  data_source=source, responsible=owner, order=i,
+                                  targets=[IndicatorTarget(year=y, target=t) for y, t in
+                                           zip(dossier.years, targets, strict=True)])
+                    )  # fmt: skip
+                dossier.objectives.append(so)
+            db.session.add(dossier)
+        db.session.commit()
+        db.engine.dispose()
+
+
+class Client:
+    """One person in a browser: cookies, CSRF tokens from the pages, counted responses."""
+
+    def __init__(self, base: str, username: str, stats: Counter, lock: threading.Lock):
+        self.base, self.username, self.stats, self.lock = base, username, stats, lock
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirect()
+        )
+
+    def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
+        body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
+        try:
+            with self.opener.open(self.base + path, body, timeout=30) as response:
+                status, text = response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode("utf-8", "replace")
+        except OSError as error:  # refused, reset, timed out
+            status, text = 599, str(error)
+        with self.lock:
+            self.stats[status // 100 * 100 if status < 599 else 599] += 1
+            if status >= 500:
+                self.stats["errors:" + path.split("?")[0]] += 1
+        return status, text
+
+    @staticmethod
+    def token(page: str) -> str:
+        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', page
+        )
+        return found.group(1) if found else ""
+
+    def login(self) -> None:
+        _status, page = self.request("/login")
+        self.request("/login", {"username": self.username, "password": PASSWORD,
+                                "csrf_token": self.token(page)})  # fmt: skip
+
+    def act(self, dossier_id: int) -> None:
+        """Open a dossier's page and press one of its workflow buttons, if any."""
+        status, page = self.request(f"/admin/dossier/details/?id={dossier_id}")
+        forms = re.findall(r'<form[^>]*action="([^"]*/transition/[^"]*)"[^>]*>(.*?)</form>',
+                           page, re.S)  # fmt: skip
+        if status != 200 or not forms:
+            return
+        action, form = random.choice(forms)
+        fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+        fields["note"] = "Perlu perbaikan format" if fields.get("action") == "return" else ""
+        fields = {k: html.unescape(v) for k, v in fields.items()}
+        self.request(html.unescape(action), fields)
+        with self.lock:
+            self.stats["transitions tried"] += 1
+
+    def edit(self, dossier_id: int) -> None:
+        """Staf fills in the outgoing letter (needed at step 9) through the edit form."""
+        status, page = self.request(f"/admin/dossier/edit/?id={dossier_id}")
+        if status != 200:
+            return
+        fields = {
+            name: html.unescape(value)
+            for name, value in re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', page)
+        }
+        for name in ("title", "letter_sender", "letter_subject"):
+            found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page)
+            fields[name] = html.unescape(found.group(1)) if found else "x"
+        fields["outgoing_agenda_number"] = f"800/{dossier_id}/DPMPTSP/2026"
+        fields["distribution_record"] = "Dikirim ke Bappeda dan Inspektorat"
+        self.request(f"/admin/dossier/edit/?id={dossier_id}", fields)
+        with self.lock:
+            self.stats["edits tried"] += 1
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def run_clients(base: str, clients: int, seconds: float, dossiers: int) -> Counter:
+    stats: Counter = Counter()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    names = list(PEOPLE)
+
+    def person(n: int) -> None:
+        client = Client(base, names[n % len(names)], stats, lock)
+        client.login()
+        rng = random.Random(n)
+        while time.monotonic() < deadline:
+            dossier_id = rng.randint(1, dossiers)
+            roll = rng.random()
+            if roll < 0.3:
+                client.request(rng.choice(["/admin/", "/admin/dossier/", "/admin/step_record/"]))
+            elif roll < 0.45 and client.username.startswith("staf"):
+                client.edit(dossier_id)
+            else:
+                client.act(dossier_id)
+
+    threads = [threading.Thread(target=person, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 120)
+    return stats
+
+
+def check_histories(url: str) -> dict[str, int]:
+    """Replay every dossier's history on the SOP graph; count what does not add up."""
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session, selectinload
+
+    from models import Dossier, Sop, StepRecord
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    counts = Counter()
+    with Session(engine) as session:
+        dossiers = session.scalars(
+            select(Dossier).options(selectinload(Dossier.sop).selectinload(Sop.steps))
+        ).all()
+        records: dict[int, list[StepRecord]] = {}
+        for record in session.scalars(select(StepRecord).order_by(StepRecord.id)):
+            records.setdefault(record.dossier_id, []).append(record)
+        for dossier in dossiers:
+            steps = {s.position: s for s in dossier.sop.steps}
+            position, rounds, last_version = min(steps), 0, 0
+            ok = True
+            for record in records.get(dossier.id, []):
+                counts["history records"] += 1
+                if record.position != position or record.dossier_version <= last_version:
+                    ok = False
+                    break
+                last_version = record.dossier_version
+                if record.outcome == "returned":
+                    position, rounds = steps[position].return_to_position, rounds + 1
+                else:
+                    later = [p for p in steps if p > position]
+                    position = min(later) if later else None
+            current = dossier.current_step.position if dossier.current_step else None
+            done_ok = (position is None) == (dossier.status == "done")
+            if not (ok and position == current and rounds == dossier.revision_round and done_ok):
+                counts["inconsistent dossiers"] += 1
+            counts["dossiers done"] += dossier.status == "done"
+    engine.dispose()
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get(
+        "LOAD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/iku_load"))  # fmt: skip
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--dossiers", type=int, default=30)
+    args = parser.parse_args()
+
+    prepare(args.database_url, args.dossiers)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": "load-test-secret"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
+         f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/login", timeout=5)
+                break
+            except OSError:  # not listening yet
+                time.sleep(0.3)
+        started = time.monotonic()
+        stats = run_clients(base, args.clients, args.seconds, args.dossiers)
+        elapsed = time.monotonic() - started
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    history = check_histories(args.database_url)
+    requests = sum(v for k, v in stats.items() if isinstance(k, int))
+    print(f"clients {args.clients}, workers {args.workers}, {elapsed:.0f} s, "
+          f"{requests} requests ({requests / elapsed:.0f}/s)")  # fmt: skip
+    for key in sorted(stats, key=str):
+        print(f"  {key}: {stats[key]}")
+    print(f"  5xx responses: {stats[500] + stats[599]}")
+    print(f"  history records: {history['history records']}")
+    print(f"  dossiers done: {history['dossiers done']}")
+    print(f"  lost or duplicated history / inconsistent dossiers: "
+          f"{history['inconsistent dossiers']}")  # fmt: skip
+    failed = stats[500] + stats[599] + history["inconsistent dossiers"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
