@@ -2,8 +2,72 @@
 
 from __future__ import annotations
 
-from flask_admin import Admin
+from io import BytesIO
+
+from flask import send_file
+from flask_admin import Admin, expose
+from sqlalchemy import select
+
+from models import Dossier, Sop
+
+from .. import documents
+from ..extensions import db
+from ..i18n import _l
+from .base import GuardedView
+from .sop import SopView
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _file(data: bytes, mimetype: str, name: str, attachment: bool = False):
+    return send_file(BytesIO(data), mimetype=mimetype, download_name=name, as_attachment=attachment)
+
+
+class DocumentsView(GuardedView):
+    """The list of documents, and each document as a page, a PDF or a workbook."""
+
+    DOSSIER_LIMIT = 200
+
+    @expose("/")
+    def index(self):
+        sops = db.session.scalars(select(Sop).order_by(Sop.number, Sop.version.desc())).all()
+        dossiers = db.session.scalars(
+            select(Dossier).order_by(Dossier.id.desc()).limit(self.DOSSIER_LIMIT)
+        ).all()
+        return self.render(
+            "documents/index.html",
+            sops=sops,
+            dossiers=dossiers,
+            limit=self.DOSSIER_LIMIT,
+            statuses=dict(SopView.column_choices["status"]),
+        )
+
+    @expose("/iku/<int:dossier_id>/")
+    def iku(self, dossier_id: int):
+        return documents.iku_html(db.get_or_404(Dossier, dossier_id))
+
+    @expose("/iku/<int:dossier_id>.pdf")
+    def iku_pdf(self, dossier_id: int):
+        dossier = db.get_or_404(Dossier, dossier_id)
+        return _file(documents.iku_pdf(dossier), "application/pdf", f"IKU-{dossier.id}.pdf")
+
+    @expose("/iku/<int:dossier_id>.xlsx")
+    def iku_xlsx(self, dossier_id: int):
+        dossier = db.get_or_404(Dossier, dossier_id)
+        return _file(documents.iku_xlsx(dossier), XLSX, f"IKU-{dossier.id}.xlsx", True)
+
+    @expose("/sop/<int:sop_id>/")
+    def sop(self, sop_id: int):
+        return documents.sop_html(db.get_or_404(Sop, sop_id))
+
+    @expose("/sop/<int:sop_id>.pdf")
+    def sop_pdf(self, sop_id: int):
+        sop = db.get_or_404(Sop, sop_id)
+        name = f"SOP-{sop.id}-v{sop.version}.pdf"
+        return _file(documents.sop_pdf(sop), "application/pdf", name)
 
 
 def register(admin: Admin) -> None:
-    """Add this module's screens to the admin."""
+    """Add the documents screen, and the SOP chart for other pages' templates."""
+    admin.add_view(DocumentsView(name=_l("Documents"), endpoint="documents"))
+    admin.app.jinja_env.globals["sop_chart_svg"] = documents.sop_chart_svg
