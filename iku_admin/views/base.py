@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
@@ -239,7 +240,10 @@ class GuardedModelView(ModelView):
         return model
 
     def get_export_value(self, model, name):
-        return neutralise_cell(super().get_export_value(model, name))
+        value = super().get_export_value(model, name)
+        if not isinstance(value, int | float | Decimal):
+            value = str(value)  # related records and lazy labels: neutralise their text too
+        return neutralise_cell(value)
 
 
 class GuardedIndexView(AdminIndexView):
