@@ -11,6 +11,7 @@ from flask import Flask, abort, flash, g, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 import models.base
@@ -38,6 +39,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(
@@ -55,6 +59,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     cli.register(app)
     _init_pages(app)
     return app
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite: readers do not wait for a writer (WAL), writers wait rather than fail."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def _refuse_insecure_start(app: Flask) -> None:

@@ -13,7 +13,12 @@ PUBLIC = {"auth.login", "auth.language", "static", "admin.static"}
 # Views that change data: refused to a role that may only read the screen.
 WRITE_VIEWS = {"create_view", "edit_view", "delete_view", "ajax_update"}
 # POST routes a reader may use: workflow actions are authorised per step by the workflow.
-READER_POSTS = {"dossier.transition_view", "dossier.action_view", "auth.logout"}
+READER_POSTS = {
+    "dossier.transition_view",
+    "dossier.action_view",
+    "auth.logout",
+    "dashboard.evaluation_view",  # renders a printout from the posted form, stores nothing
+}
 ARGUMENTS = {"export_type": "csv", "filename": "x.css", "code": "id"}
 
 
