@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import Dossier, Indicator, IndicatorTarget, Role, Sop, SopStep, StrategicObjective, User
 
+from . import workflow
 from .auth import ROLE_NAMES
 
 SOP_HEADER = {
@@ -147,38 +148,72 @@ def demo(session: Session) -> list[str]:
             made.append(username)
     session.flush()
     if session.scalar(select(Dossier.id).limit(1)) is None:
-        staf = session.scalar(select(User).where(User.username == "staf"))
-        first = sop.steps[0]
-        for n, (title, period) in enumerate(
-            [
-                ("IKU DPMPTSP 2026–2030", (2026, 2030)),
-                ("Reviu IKU DPMPTSP 2025–2029", (2025, 2029)),
-            ],
-            start=1,
-        ):
-            dossier = Dossier(
-                title=title, period_start=period[0], period_end=period[1],
-                letter_number=f"050/{n:03d}/BAPPEDA/2026", letter_date=date(2026, 1, 5 + n),
-                letter_sender="Bappeda Kabupaten Tanjung Jabung Barat",
-                letter_subject="Penyusunan Indikator Kinerja Utama Perangkat Daerah",
-                sop=sop, current_step=first, created_by=staf,
-            )  # fmt: skip
-            for order, (objective, indicators) in enumerate(DEMO_IKU, start=1):
-                so = StrategicObjective(name=objective, order=order)
-                for i, (name, definition, unit, base, source, owner, targets) in enumerate(
-                    indicators, start=1
-                ):
-                    so.indicators.append(
-                        Indicator(
-                            name=name, definition=definition, unit=unit, baseline=base,
-                            data_source=source, responsible=owner, order=i,
-                            targets=[
-                                IndicatorTarget(year=year, target=Decimal(value))
-                                for year, value in zip(dossier.years, targets, strict=True)
-                            ],
-                        )
-                    )  # fmt: skip
-                dossier.objectives.append(so)
-            session.add(dossier)
+        _demo_dossiers(session, sop)
     session.commit()
     return made
+
+
+def _demo_dossiers(session: Session, sop: Sop) -> None:
+    """Three sample dossiers: one finished (with a return at the review), one waiting at the
+    review, one new; so that every screen and chart has something to show."""
+    staf = session.scalar(select(User).where(User.username == "staf"))
+    first = sop.steps[0]
+    titles = [
+        ("IKU DPMPTSP 2026–2030", (2026, 2030)),
+        ("Reviu IKU DPMPTSP 2025–2029", (2025, 2029)),
+        ("IKU DPMPTSP 2027–2031", (2027, 2031)),
+    ]
+    for n, (title, period) in enumerate(titles, start=1):
+        dossier = Dossier(
+            title=title, period_start=period[0], period_end=period[1],
+            letter_number=f"050/{n:03d}/BAPPEDA/2026", letter_date=date(2026, 1, 5 + n),
+            letter_sender="Bappeda Kabupaten Tanjung Jabung Barat",
+            letter_subject="Penyusunan Indikator Kinerja Utama Perangkat Daerah",
+            sop=sop, current_step=first, created_by=staf,
+        )  # fmt: skip
+        for order, (objective, indicators) in enumerate(DEMO_IKU, start=1):
+            so = StrategicObjective(name=objective, order=order)
+            for i, (name, definition, unit, base, source, owner, targets) in enumerate(
+                indicators, start=1
+            ):
+                so.indicators.append(
+                    Indicator(
+                        name=name, definition=definition, unit=unit, baseline=base,
+                        data_source=source, responsible=owner, order=i,
+                        targets=[
+                            IndicatorTarget(year=year, target=Decimal(value))
+                            for year, value in zip(dossier.years, targets, strict=True)
+                        ],
+                    )
+                )  # fmt: skip
+            dossier.objectives.append(so)
+        session.add(dossier)
+    session.commit()
+    by_role = {
+        role: session.scalar(select(User).where(User.username == username))
+        for username, role, *_rest in DEMO_USERS
+    }
+    finished, waiting = session.scalars(select(Dossier).order_by(Dossier.id)).all()[:2]
+    _walk(finished, by_role, until=None)
+    _walk(waiting, by_role, until=5)
+
+
+def _walk(dossier: Dossier, by_role: dict, until: int | None) -> None:
+    """Move a dossier along its SOP as its people would, returning once at the review."""
+    returned = False
+    while dossier.status != "done":
+        step = dossier.current_step
+        if step.position == until:
+            return
+        user = by_role[step.role.code]
+        if step.kind == "review":
+            if not returned:
+                workflow.return_for_revision(dossier, user, "Perbaiki format tabel target.")
+                returned = True
+            else:
+                workflow.approve(dossier, user, "Sudah sesuai.")
+        else:
+            if step.requirement == "outgoing_letter":
+                dossier.outgoing_agenda_number = "050/112/DPMPTSP/2026"
+                dossier.distribution_record = "Dikirim ke Bappeda, Inspektorat dan BPKAD"
+            workflow.complete(dossier, user, "")
