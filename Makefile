@@ -54,3 +54,8 @@ lint: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+
+# Screenshots of the main screens into docs/screenshots/ for the README (real Chromium:
+# apt-get install chromium), from a fresh temporary database with the demo data.
+screenshots: translations
+	$(BIN)/python -m tests.e2e.screenshots

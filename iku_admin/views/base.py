@@ -103,6 +103,7 @@ class GuardedModelView(ModelView):
     can_set_page_size = True
     page_size = 20
     form_base_class = TranslatedForm
+    list_template = "admin/iku_list.html"  # Flask-Admin's list, CSP-safe and labelled
     filter_converter = FilterConverter()
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = TYPE_FORMATTERS

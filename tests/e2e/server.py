@@ -1,0 +1,53 @@
+"""Serving the app with a real WSGI server, and launching Debian's Chromium."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from flask import Flask
+from werkzeug.middleware.shared_data import SharedDataMiddleware
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:
+        """No access log: it would drown the test output."""
+
+
+def static_files(app: Flask) -> dict[str, str]:
+    """URL prefix -> folder of every static route (the app's and its blueprints')."""
+    folders = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+            owner = app.blueprints.get(rule.endpoint.rpartition(".")[0], app)
+            folders[rule.rule.partition("/<")[0]] = owner.static_folder
+    return folders
+
+
+def serve(app: Flask) -> tuple[str, Callable[[], None]]:
+    """Serve ``app`` on a free localhost port in a thread; return its URL and a stop function.
+
+    Static files are served in front of the app with a cache lifetime, as a web server would
+    in production: each page then costs the browser one request to the app, not twenty.
+    """
+    wsgi = SharedDataMiddleware(app, static_files(app), cache_timeout=3600)
+    httpd = make_server("127.0.0.1", 0, wsgi, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=httpd.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        httpd.server_close()
+
+    return f"http://127.0.0.1:{httpd.port}", stop
+
+
+def launch(playwright):
+    """Debian's Chromium, headless (Playwright's own browser download does not work here)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
