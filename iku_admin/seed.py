@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from models import Dossier, Indicator, IndicatorTarget, Role, Sop, SopStep, StrategicObjective, User
 
@@ -216,4 +216,5 @@ def _walk(dossier: Dossier, by_role: dict, until: int | None) -> None:
             if step.requirement == "outgoing_letter":
                 dossier.outgoing_agenda_number = "050/112/DPMPTSP/2026"
                 dossier.distribution_record = "Dikirim ke Bappeda, Inspektorat dan BPKAD"
+                object_session(dossier).commit()  # saved as staf would, before finishing
             workflow.complete(dossier, user, "")

@@ -76,6 +76,7 @@ def make_app(db_url: str, **overrides) -> Flask:
         # Tests keep one app context open, which requests then share; Flask-Login caches the
         # user in it. A real request starts without that cache, so drop it here.
         g.pop("_login_user", None)
+        g.pop("_flask_babel", None)  # and Flask-Babel caches the locale there
 
     return app
 
@@ -248,3 +249,14 @@ class StatementCounter:
 
     def __exit__(self, *exc):
         event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+@pytest.fixture
+def english(app):
+    """Run a test's messages in English (tests that check wording against the msgids)."""
+    config = app.extensions["babel"]
+    chosen, config.locale_selector = config.locale_selector, lambda: "en"
+    g.pop("_flask_babel", None)
+    yield
+    config.locale_selector = chosen
+    g.pop("_flask_babel", None)

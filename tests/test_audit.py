@@ -246,7 +246,7 @@ def logged(app, db, people, client):
     return client
 
 
-def test_admin_lists_filters_and_exports_the_log(app, logged):
+def test_admin_lists_filters_and_exports_the_log(app, logged, english):
     client = logged
     page = client.get("/admin/audit_entry/")
     assert page.status_code == 200

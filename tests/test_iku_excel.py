@@ -8,6 +8,8 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+
+pytestmark = pytest.mark.usefixtures("english")  # wording checked against the msgids
 from conftest import login, make_dossier, post
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update

@@ -242,7 +242,7 @@ def test_saving_a_record_someone_changed_is_refused(app, client, db, people):
     assert post(other, url, {**form, "row_version": seen_other}).status_code == 302
     response = post(client, url, {**form, "name": "Versi tim", "row_version": seen})
     assert response.status_code == 422
-    assert "by staf" in flashes(response.text)  # who, from the audit log
+    assert "oleh staf" in flashes(response.text)  # who, from the audit log
     db.session.expire_all()
     assert db.session.get(Indicator, indicator.id).name == "Versi staf"
     assert dossier.id

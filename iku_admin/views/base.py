@@ -10,6 +10,7 @@ from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView, filters
 from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
+from flask_babel import pgettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -63,7 +64,7 @@ TYPE_FORMATTERS = {
     **typefmt.BASE_FORMATTERS,
     datetime: lambda view, value, name=None: fmt_date(value),
     date: lambda view, value, name=None: fmt_date(value),
-    bool: lambda view, value, name=None: _("Yes") if value else _("No"),
+    bool: lambda view, value, name=None: pgettext("boolean", "Yes" if value else "No"),
 }
 EXPORT_FORMATTERS = {
     **typefmt.EXPORT_FORMATTERS,
