@@ -31,7 +31,7 @@ from wtforms.widgets import HiddenInput
 
 from models.validation import format_nip, nip_error
 
-from .. import charts, mutu
+from .. import charts, documents, mutu
 from ..calendar import WorkingCalendar
 from ..extensions import db
 from ..i18n import FormTranslations, _, _l, fmt_number
@@ -220,18 +220,10 @@ class DashboardView(GuardedView):
             return document
         filename = f"evaluasi-sop-{year}-s{half}.pdf"
         return Response(
-            html_to_pdf(document),
+            documents.render_pdf(document),
             mimetype="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-
-
-def html_to_pdf(html: str) -> bytes:
-    """Render a self-contained HTML page to PDF; nothing outside the page is fetched."""
-    from weasyprint import HTML  # imported on demand: it is slow to load
-    from weasyprint.urls import URLFetcher
-
-    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
 
 
 def register(admin: Admin) -> None:
