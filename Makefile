@@ -28,7 +28,7 @@ translations: $(BIN)/.installed $(CATALOGS:.po=.mo)
 
 # Refresh messages.pot from the code and templates, and merge it into the catalogs.
 extract: $(BIN)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location -o iku_admin/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location -o iku_admin/translations/messages.pot .
 	$(BIN)/pybabel update -i iku_admin/translations/messages.pot -d iku_admin/translations --no-fuzzy-matching
 
 run: install

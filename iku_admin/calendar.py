@@ -19,6 +19,7 @@ with the number of minutes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -134,6 +135,12 @@ def _to_utc(moment: datetime, name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+@functools.cache
+def _national_holidays_of(year: int) -> frozenset[date]:
+    # A fixed fact per year: worth computing once per process, not once per calendar.
+    return frozenset(holidays.country_holidays("ID", years=year))
+
+
 class WorkingCalendar:
     """Working days and hours of one office, and arithmetic in working minutes.
 
@@ -184,7 +191,6 @@ class WorkingCalendar:
         self.extra_off: frozenset[date] = _as_dates(extra_off, "extra_off")
         self.extra_work: frozenset[date] = _as_dates(extra_work, "extra_work")
         self.national_holidays = national_holidays
-        self._holidays_by_year: dict[int, frozenset[date]] = {}
         # An extra working day on a weekday without hours (e.g. a Saturday) keeps
         # Monday's hours; should Monday be off too, the first weekday that has hours.
         self._extra_day_hours: WorkingHours = self.week[0] or next(
@@ -233,12 +239,8 @@ class WorkingCalendar:
     # ---------------------------------------------------------------- days
 
     def _national_holidays(self, year: int) -> frozenset[date]:
-        """Indonesian national holidays of one year, computed once and cached."""
-        cached = self._holidays_by_year.get(year)
-        if cached is None:
-            cached = frozenset(holidays.country_holidays("ID", years=year))
-            self._holidays_by_year[year] = cached
-        return cached
+        """Indonesian national holidays of one year, computed once per process."""
+        return _national_holidays_of(year)
 
     def is_national_holiday(self, day: date) -> bool:
         """Whether ``day`` is an Indonesian national holiday (ignores extra_work)."""

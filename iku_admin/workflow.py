@@ -307,6 +307,7 @@ def _single(
     action: str, dossier: Dossier, user: User, note: str, seen_version: int | None
 ) -> StepRecord:
     session = object_session(dossier)
+    session.flush()  # the caller's own pending changes are not someone else's
     seen = dossier.version if seen_version is None else seen_version
     result = _apply(session, action, [dossier.id], user, note, {dossier.id: seen})
     if dossier.id in result.skipped:
@@ -370,7 +371,9 @@ def _apply(
     """Decide for each dossier, then move the allowed ones with compare-and-set updates."""
     result = BulkResult()
     note = note.strip()
-    session.commit()  # start from a fresh transaction: the rows read below are current
+    # No need to commit first: at READ COMMITTED (PostgreSQL) every statement sees what is
+    # committed, SQLite reads outside transactions, and populate_existing refreshes objects.
+    session.flush()
     try:
         dossiers = _load(session, action, ids)
         latest = _latest_records(session, ids)
@@ -411,9 +414,10 @@ def _move(
     # Lock the rows in id order first, so two bulk actions over overlapping selections
     # wait for each other instead of deadlocking (SQLite serialises writers anyway).
     all_ids = sorted(d.id for members in groups.values() for d in members)
-    session.execute(
-        select(Dossier.id).where(Dossier.id.in_(all_ids)).order_by(Dossier.id).with_for_update()
-    )
+    if len(all_ids) > 1:
+        session.execute(
+            select(Dossier.id).where(Dossier.id.in_(all_ids)).order_by(Dossier.id).with_for_update()
+        )
     now = utcnow()
     calendar = _calendar(session)
     outcome = OUTCOMES[action]
@@ -542,6 +546,18 @@ def activate_sop(session: Session, sop: Sop) -> None:
     """Make this version the one new dossiers take; other versions of it retire."""
     if not sop.steps:
         raise WorkflowError(_("An SOP version without steps cannot be activated."))
+    positions = {step.position for step in sop.steps}
+    for step in sop.steps:
+        back = step.return_to_position
+        if step.kind == "review" and (back not in positions or back >= step.position):
+            raise WorkflowError(
+                _(
+                    "Step %(n)s is a review and must return to an earlier step of this version, "
+                    "not to step %(to)s.",
+                    n=step.position,
+                    to=back if back is not None else "–",
+                )
+            )
     session.execute(
         update(Sop)
         .where(Sop.number == sop.number, Sop.id != sop.id, Sop.status == "active")

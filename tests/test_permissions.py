@@ -137,3 +137,25 @@ def test_inactive_user_loses_access_at_once(app, client, db, people):
     db.session.commit()
     response = client.get("/admin/user/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_bulk_delete_checks_the_posted_ids(app, client, db, people):
+    from datetime import date
+
+    from models import CalendarDay
+
+    db.session.add(CalendarDay(day=date(2026, 12, 24), kind="off", description="Cuti bersama"))
+    db.session.commit()
+    login(client, "admin")
+    bad = client.post("/admin/calendar_day/action/",
+                      data={"csrf_token": csrf_token(client), "action": "delete",
+                            "rowid": ["1 OR 1=1"]})  # fmt: skip
+    assert bad.status_code == 400
+    assert db.session.scalar(select(func.count(CalendarDay.id))) == 1
+    day_id = db.session.scalar(select(CalendarDay.id))
+    ok = client.post("/admin/calendar_day/action/",
+                     data={"csrf_token": csrf_token(client), "action": "delete",
+                           "rowid": [str(day_id)]})  # fmt: skip
+    assert ok.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(CalendarDay.id))) == 0

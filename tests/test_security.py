@@ -316,3 +316,18 @@ def test_seed_is_idempotent(app, db):
     seed(db.session)
     seed(db.session)
     assert count_rows(db) == before
+
+
+def test_a_content_edit_makes_an_open_review_page_stale(app, client, db, people):
+    dossier = fill_iku(make_dossier())
+    before = dossier.version
+    indicator = db.session.scalar(select(Indicator))
+    login(client, "timsakip")
+    url = f"/admin/indicator/edit/?id={indicator.id}"
+    form = {"objective": indicator.objective_id, "order": 1, "name": "Diubah",
+            "definition": "d", "unit": "Persen", "polarity": "max", "baseline": "1",
+            "data_source": "s", "responsible": "r",
+            "row_version": edit_form_version(client, url)}  # fmt: skip
+    assert post(client, url, form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Dossier, dossier.id).version > before

@@ -25,7 +25,7 @@ from ..i18n import TRANSLATIONS, _l
 from . import dashboard, documents, iku_excel
 from .base import GuardedModelView
 from .content import ContentView, IndicatorView
-from .dossier import DossierView
+from .dossier import OUTCOME_LABELS, DossierView
 from .home import HomeView
 from .people import UserView
 from .sop import SopStepView, SopView
@@ -46,6 +46,7 @@ class StepRecordView(ReadOnlyView):
                    "sop_version"]  # fmt: skip
     column_filters = ["dossier_id", "position", "outcome", "user.username", "finished_at"]
     column_searchable_list = ["note"]
+    column_choices = {"outcome": list(OUTCOME_LABELS.items())}
     column_labels = {
         "dossier": _l("Dossier"), "dossier_id": _l("Dossier number"), "position": _l("Step"),
         "step": _l("Activity"), "outcome": _l("Outcome"), "user": _l("By"),

@@ -6,6 +6,7 @@ Content can be changed only while its dossier is being drafted (see ``workflow``
 from __future__ import annotations
 
 from flask_admin.model.form import InlineFormAdmin
+from sqlalchemy.orm.attributes import flag_modified
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
@@ -29,10 +30,15 @@ class ContentView(GuardedModelView):
         raise NotImplementedError
 
     def _guard(self, model) -> None:
+        dossier = self.dossier_of(model)
         try:
-            workflow.ensure_content_editable(self.dossier_of(model))
+            workflow.ensure_content_editable(dossier)
         except workflow.WorkflowError as error:
             raise ValidationError(str(error)) from error
+        if dossier is not None:
+            # A content change is a change of the dossier: whoever opened it before (to
+            # review it, say) must reload before acting on it.
+            flag_modified(dossier, "title")
 
     def on_model_change(self, form, model, is_created):
         self._guard(model)

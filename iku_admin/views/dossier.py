@@ -3,6 +3,8 @@ history, IKU table and one button per available action."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
@@ -13,7 +15,7 @@ from wtforms.validators import ValidationError
 
 from models import Dossier, Indicator, StepRecord, StrategicObjective
 
-from .. import workflow
+from .. import mutu, workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
@@ -23,6 +25,16 @@ ACTION_LABELS = {
     "approve": _l("Approve"),
     "return": _l("Return for revision"),
 }
+OUTCOME_LABELS = {"done": _l("done"), "approved": _l("approved"), "returned": _l("returned")}
+TRANSITIONS = {
+    "complete": workflow.complete,
+    "approve": workflow.approve,
+    "return": workflow.return_for_revision,
+}
+# The list's "with selected" actions (Flask-Admin's inherited "delete" is not one of them).
+BULK_ACTIONS = ("complete", "approve", "return_for_revision")
+# At most this many skipped dossiers are listed one by one in the flash (a cookie).
+MAX_LISTED = 50
 
 
 def _step_label(view, context, model, name):
@@ -40,9 +52,11 @@ class DossierView(GuardedModelView):
     can_export = True
     export_types = ["csv", "xlsx"]
     column_list = ["id", "title", "period_start", "period_end", "current_step", "status",
-                   "revision_round", "step_started_at", "step_due_at", "letter_number"]  # fmt: skip
-    column_export_list = [*column_list, "letter_date", "letter_sender", "letter_subject",
-                          "outgoing_agenda_number", "created_at", "finished_at"]  # fmt: skip
+                   "revision_round", "step_started_at", "step_due_at", "waiting",
+                   "letter_number"]  # fmt: skip
+    column_export_list = [*(c for c in column_list if c != "waiting"), "letter_date",
+                          "letter_sender", "letter_subject", "outgoing_agenda_number",
+                          "created_at", "finished_at"]  # fmt: skip
     column_default_sort = ("id", True)
     column_searchable_list = ["title", "letter_number", "letter_subject", "letter_sender"]
     column_filters = ["current_step.position", "status", "period_start", "period_end",
@@ -50,7 +64,7 @@ class DossierView(GuardedModelView):
     column_sortable_list = ["id", "title", "period_start", "status", "revision_round",
                             "step_started_at", "step_due_at"]  # fmt: skip
     column_choices = {"status": [("in_progress", _l("In progress")), ("done", _l("Done"))]}
-    column_formatters = {"current_step": _step_label}
+    column_formatters = {"current_step": _step_label, "waiting": mutu.waiting_formatter}
     column_formatters_export = {"current_step": _step_label}
     form_columns = ["title", "period_start", "period_end", "letter_number", "letter_date",
                     "letter_sender", "letter_subject", "outgoing_agenda_number",
@@ -62,7 +76,8 @@ class DossierView(GuardedModelView):
         "period_end": _l("Period to"), "current_step": _l("Current step"),
         "current_step.position": _l("Step"), "status": _l("Status"),
         "revision_round": _l("Revision rounds"), "step_started_at": _l("Waiting since"),
-        "step_due_at": _l("Due"), "letter_number": _l("Letter number"),
+        "step_due_at": _l("Due"), "waiting": _l("Waiting (working minutes)"),
+        "letter_number": _l("Letter number"),
         "letter_date": _l("Letter date"), "letter_sender": _l("Letter sender"),
         "letter_subject": _l("Letter subject"),
         "outgoing_agenda_number": _l("Outgoing letter agenda number"),
@@ -88,22 +103,21 @@ class DossierView(GuardedModelView):
         return form
 
     def on_model_change(self, form, model, is_created):
-        if is_created:
-            try:
+        try:
+            if is_created:
                 workflow.start_dossier(db.session, model, current_user._get_current_object())
-            except workflow.WorkflowError as error:
-                raise ValidationError(str(error)) from error
-        else:
-            try:
+            else:
                 workflow.ensure_dossier_editable(model)
-            except workflow.WorkflowError as error:
-                raise ValidationError(str(error)) from error
+        except workflow.WorkflowError as error:
+            raise ValidationError(str(error)) from error
 
     # --- details page and single transitions ----------------------------------------------
 
     @expose("/details/")
     def details_view(self):
-        dossier = self.get_one(request.args.get("id"))
+        return self._details_page(self.get_one(request.args.get("id")))
+
+    def _details_page(self, dossier: Dossier, status: int = 200):
         history = db.session.scalars(
             db.select(StepRecord).where(StepRecord.dossier_id == dossier.id)
             .order_by(StepRecord.id)
@@ -114,7 +128,7 @@ class DossierView(GuardedModelView):
             .order_by(StrategicObjective.order)
         ).all()  # fmt: skip
         actions = workflow.available_actions(dossier, current_user)
-        return self.render(
+        page = self.render(
             self.details_template,
             model=dossier,
             dossier=dossier,
@@ -128,42 +142,33 @@ class DossierView(GuardedModelView):
             get_value=self.get_detail_value,
             return_url=self.get_url(".index_view"),
         )
+        return page, status
 
     @expose("/transition/", methods=["POST"])
     def transition_view(self):
-        dossier = self.get_one(request.form.get("id"))
-        name = request.form.get("action", "")
-        note = request.form.get("note", "")[:2000]
-        try:
-            seen = int(request.form.get("version", ""))
-        except ValueError:
+        """One workflow action from the details page; a refusal shows the page again (409)."""
+        dossier = self.get_one(request.args.get("id"))
+        handler = TRANSITIONS.get(request.form.get("action", ""))
+        version = request.form.get("version", "")
+        if handler is None or not version.isdigit():
             abort(400)
-        handlers = {
-            "complete": workflow.complete,
-            "approve": workflow.approve,
-            "return": workflow.return_for_revision,
-        }
-        if name not in handlers:
-            abort(400)
-        details = url_for(".details_view", id=dossier.id)
-        if seen != dossier.version:
-            flash(_("This dossier changed since you opened it. Check its state and try again."),
-                  "error")  # fmt: skip
-            return redirect(details), 303
+        user = current_user._get_current_object()
         try:
-            record = handlers[name](dossier, current_user._get_current_object(), note)
+            record = handler(dossier, user, request.form.get("note", "")[:2000],
+                             seen_version=int(version))  # fmt: skip
         except workflow.WorkflowError as error:
             flash(str(error), "error")
-            return redirect(details), 303
+            return self._details_page(dossier, 409)
         flash(_("Step %(n)s recorded: %(outcome)s.", n=record.position,
-                outcome=ACTION_LABELS[name]), "success")  # fmt: skip
-        return redirect(details), 303
+                outcome=OUTCOME_LABELS[record.outcome]), "success")  # fmt: skip
+        return redirect(url_for(".details_view", id=dossier.id), 303)
 
     # --- bulk actions from the list -------------------------------------------------------
 
     def is_action_allowed(self, name: str) -> bool:
-        # Who may act on which dossier is the workflow's decision, per dossier.
-        return name in self._actions_data
+        # Who may act on which dossier is the workflow's decision, per dossier; the inherited
+        # "delete" action stays closed (a dossier's history is permanent).
+        return name in BULK_ACTIONS
 
     @staticmethod
     def _parse_rows(rows: list[str]) -> tuple[list[int], dict[int, int]]:
@@ -186,18 +191,9 @@ class DossierView(GuardedModelView):
             flash(str(error), "error")
             return None
         if result.done:
-            flash(_("%(count)s dossier(s) processed: %(ids)s.", count=len(result.done),
-                    ids=", ".join(f"#{i}" for i in result.done)), "success")  # fmt: skip
+            flash(_("%(count)s dossier(s) processed.", count=len(result.done)), "success")
         if result.skipped:
-            items = Markup("").join(
-                Markup("<li>#{}: {}</li>").format(i, reason) for i, reason in result.skipped.items()
-            )
-            flash(
-                Markup("{}<ul>{}</ul>").format(
-                    _("%(count)s dossier(s) skipped:", count=len(result.skipped)), items
-                ),
-                "warning",
-            )
+            flash(_skipped_message(result.skipped), "warning")
         return None
 
     @action(
@@ -212,12 +208,31 @@ class DossierView(GuardedModelView):
 
     @action("return_for_revision", _l("Return for revision"))
     def action_return(self, rows):
-        reason = request.form.get("reason", "").strip()
-        if not reason:
-            if request.form.get("reason") is not None:
+        """First ask for one reason for all the selected dossiers, then return them."""
+        reason = request.form.get("reason")
+        if reason is None or not reason.strip():
+            if reason is not None:
                 flash(_("A reason is required to return the draft for revision."), "error")
-            page = self.render(
-                "dossier/bulk_return.html", rows=rows, return_url=self.get_url(".index_view")
-            )
-            return page, 200 if request.form.get("reason") is None else 400
-        return self._run_bulk("return", rows, reason[:2000])
+            page = self.render("dossier/bulk_return.html", rows=rows,
+                               return_url=self.get_url(".index_view"))  # fmt: skip
+            return page, 200 if reason is None else 400
+        return self._run_bulk("return", rows, reason.strip()[:2000])
+
+
+def _skipped_message(skipped: dict[int, str]) -> Markup:
+    """The skipped dossiers grouped by reason; long lists are cut to keep the flash small."""
+    by_reason: dict[str, list[int]] = defaultdict(list)
+    for pk, reason in sorted(skipped.items()):
+        by_reason[reason].append(pk)
+    items, budget = [], MAX_LISTED
+    for reason, ids in by_reason.items():
+        if budget <= 0:
+            break
+        shown = ", ".join(f"#{pk}" for pk in ids[:budget])
+        budget -= len(ids)
+        items.append(Markup("<li>{}: {}</li>").format(shown, reason))
+    listed = min(len(skipped), MAX_LISTED)
+    if len(skipped) > listed:
+        items.append(Markup("<li>{}</li>").format(_("and %(n)s more", n=len(skipped) - listed)))
+    title = _("%(count)s dossier(s) skipped:", count=len(skipped))
+    return Markup("{}<ul>{}</ul>").format(title, Markup("").join(items))
