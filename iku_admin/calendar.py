@@ -198,6 +198,7 @@ class WorkingCalendar:
         )
         # Needed to stop searching for a next working moment when none can ever come.
         self._has_weekly_work = any(hours is not None for hours in self.week.values())
+        self._periods_cache: dict[date, list[tuple[datetime, datetime]]] = {}
         self._last_extra_work: date | None = max(self.extra_work, default=None)
 
     def __repr__(self) -> str:
@@ -276,7 +277,14 @@ class WorkingCalendar:
         """The working periods of ``day`` as UTC instants (empty on a day off).
 
         UTC instants keep durations right even in a time zone with daylight saving.
+        Cached per instance: a calendar lives for one request or one transition.
         """
+        cached = self._periods_cache.get(day)
+        if cached is None:
+            cached = self._periods_cache[day] = self._compute_periods_utc(day)
+        return cached
+
+    def _compute_periods_utc(self, day: date) -> list[tuple[datetime, datetime]]:
         hours = self.hours_for(day)
         if hours is None:
             return []

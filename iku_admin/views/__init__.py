@@ -36,6 +36,7 @@ class ReadOnlyView(GuardedModelView):
 
     allow_create = allow_edit = allow_delete = False
     can_export = True
+    simple_list_pager = True  # no count(*) over a history of millions on every page
     export_types = ["csv", "xlsx"]
     column_default_sort = ("id", True)
 

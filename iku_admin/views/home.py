@@ -30,7 +30,7 @@ def my_tasks_query(user):
 class HomeView(GuardedIndexView):
     @expose("/")
     def index(self):
-        tasks = db.session.scalars(my_tasks_query(current_user).limit(200)).all()
+        tasks = db.session.scalars(my_tasks_query(current_user).limit(50)).all()
         calendar = WorkingCalendar.from_session(db.session, current_app.config["IKU_TIMEZONE"])
         now = utcnow()
         rows = [
