@@ -244,6 +244,10 @@ class GuardedModelView(ModelView):
             args.page_size = 0  # Flask-Admin then uses the view's page size
         return args
 
+    def selection_value(self, row) -> str:
+        """What a row's checkbox posts to a list action (its primary key by default)."""
+        return str(self.get_pk_value(row))
+
     def _export_data(self):
         """Stream exports: rows are fetched 1,000 at a time, never all at once."""
         view_args = self._get_list_extra_args()

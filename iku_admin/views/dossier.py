@@ -45,7 +45,6 @@ def _step_label(view, context, model, name):
 
 
 class DossierView(GuardedModelView):
-    list_template = "dossier/list.html"
     details_template = "dossier/details.html"
     allow_delete = False  # a dossier's history is permanent
     version_field = "version"
@@ -169,6 +168,11 @@ class DossierView(GuardedModelView):
         # Who may act on which dossier is the workflow's decision, per dossier; the inherited
         # "delete" action stays closed (a dossier's history is permanent).
         return name in BULK_ACTIONS
+
+    def selection_value(self, row) -> str:
+        # The version shown goes with the id: a dossier changed after the list was loaded
+        # is skipped by a bulk action instead of being overwritten.
+        return f"{row.id}:{row.version}"
 
     @staticmethod
     def _parse_rows(rows: list[str]) -> tuple[list[int], dict[int, int]]:
