@@ -52,17 +52,11 @@ def free_port() -> int:
 def prepare(url: str, dossiers: int) -> None:
     """Empty the database, migrate, seed, and create people and dossiers ready to move."""
     from flask_migrate import upgrade
-    from sqlalchemy import create_engine, inspect, select, text
+    from sqlalchemy import select
 
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        else:
-            for table in inspect(conn).get_table_names():
-                conn.execute(text(f'DROP TABLE "{table}"'))
-    engine.dispose()
+    from iku_admin.schema import drop_everything
+
+    drop_everything(url)
 
     import models.people
     from iku_admin import create_app

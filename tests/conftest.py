@@ -15,11 +15,12 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import create_engine, event, inspect, select, text
+from sqlalchemy import event, select, text
 
 import models.people
 from iku_admin import create_app, workflow
 from iku_admin.extensions import db as _db
+from iku_admin.schema import drop_everything
 from iku_admin.seed import seed
 from models import (
     Base,
@@ -41,23 +42,10 @@ def database_url(tmp_dir: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
 
 
-def reset_schema(url: str) -> None:
-    """Drop every table (and Alembic's version table) so migrations start from empty."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        else:
-            for table in inspect(conn).get_table_names():
-                conn.execute(text(f'DROP TABLE "{table}"'))
-    engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def db_url(tmp_path_factory) -> str:
     url = database_url(tmp_path_factory.mktemp("db"))
-    reset_schema(url)
+    drop_everything(url)
     return url
 
 
