@@ -248,21 +248,6 @@ class GuardedModelView(ModelView):
         """What a row's checkbox posts to a list action (its primary key by default)."""
         return str(self.get_pk_value(row))
 
-    def _export_data(self):
-        """Stream exports: rows are fetched 1,000 at a time, never all at once."""
-        view_args = self._get_list_extra_args()
-        sort = self._get_column_by_idx(view_args.sort)
-        count, query = self.get_list(
-            0,
-            sort[0] if sort else None,
-            view_args.sort_desc,
-            view_args.search,
-            view_args.filters,
-            execute=False,
-            page_size=self.export_max_rows,
-        )
-        return count, query.yield_per(1000)
-
     def _apply_pagination(self, query, page, page_size):
         """Deep pages: find the page's ids first (an index-only scan), then load those rows,
         instead of fetching every skipped row with its joins."""
