@@ -61,8 +61,8 @@ def prepare(url: str, dossiers: int) -> None:
     import models.people
     from iku_admin import create_app
     from iku_admin.extensions import db
-    from iku_admin.seed import DEMO_IKU, seed
-    from models import Dossier, Indicator, IndicatorTarget, Role, StrategicObjective, User
+    from iku_admin.seed import demo_objectives, seed
+    from models import Dossier, Role, User
 
     models.people.PASSWORD_METHOD = "pbkdf2:sha256:1000"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load", "TESTING": True})
@@ -85,18 +85,7 @@ def prepare(url: str, dossiers: int) -> None:
                 letter_sender="Bappeda", letter_subject="Penyusunan IKU",
             )  # fmt: skip
             workflow.start_dossier(db.session, dossier)
-            for order, (objective, indicators) in enumerate(DEMO_IKU, start=1):
-                so = StrategicObjective(name=objective, order=order)
-                for i, (name, definition, unit, base, source, owner, targets) in enumerate(
-                    indicators, start=1
-                ):
-                    so.indicators.append(
-                        Indicator(name=name, definition=definition, unit=unit, baseline=base,
-                                  data_source=source, responsible=owner, order=i,
-                                  targets=[IndicatorTarget(year=y, target=t) for y, t in
-                                           zip(dossier.years, targets, strict=True)])
-                    )  # fmt: skip
-                dossier.objectives.append(so)
+            dossier.objectives.extend(demo_objectives(dossier.years))
             db.session.add(dossier)
         db.session.commit()
         db.engine.dispose()

@@ -153,6 +153,28 @@ def demo(session: Session) -> list[str]:
     return made
 
 
+def demo_objectives(years: list[int]) -> list[StrategicObjective]:
+    """The sample IKU content (objectives, indicators, a target for each year), not yet saved."""
+    objectives = []
+    for order, (objective, indicators) in enumerate(DEMO_IKU, start=1):
+        so = StrategicObjective(name=objective, order=order)
+        for i, (name, definition, unit, base, source, owner, targets) in enumerate(
+            indicators, start=1
+        ):
+            so.indicators.append(
+                Indicator(
+                    name=name, definition=definition, unit=unit, baseline=base,
+                    data_source=source, responsible=owner, order=i,
+                    targets=[
+                        IndicatorTarget(year=year, target=Decimal(value))
+                        for year, value in zip(years, targets, strict=True)
+                    ],
+                )
+            )  # fmt: skip
+        objectives.append(so)
+    return objectives
+
+
 def _demo_dossiers(session: Session, sop: Sop) -> None:
     """Three sample dossiers: one finished (with a return at the review), one waiting at the
     review, one new; so that every screen and chart has something to show."""
@@ -171,22 +193,7 @@ def _demo_dossiers(session: Session, sop: Sop) -> None:
             letter_subject="Penyusunan Indikator Kinerja Utama Perangkat Daerah",
             sop=sop, current_step=first, created_by=staf,
         )  # fmt: skip
-        for order, (objective, indicators) in enumerate(DEMO_IKU, start=1):
-            so = StrategicObjective(name=objective, order=order)
-            for i, (name, definition, unit, base, source, owner, targets) in enumerate(
-                indicators, start=1
-            ):
-                so.indicators.append(
-                    Indicator(
-                        name=name, definition=definition, unit=unit, baseline=base,
-                        data_source=source, responsible=owner, order=i,
-                        targets=[
-                            IndicatorTarget(year=year, target=Decimal(value))
-                            for year, value in zip(dossier.years, targets, strict=True)
-                        ],
-                    )
-                )  # fmt: skip
-            dossier.objectives.append(so)
+        dossier.objectives.extend(demo_objectives(dossier.years))
         session.add(dossier)
     session.commit()
     by_role = {
