@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from iku_admin.calendar import WorkingCalendar
+from iku_admin.mutu import rebuild_totals
 from models import (
     Dossier,
     Indicator,
@@ -271,9 +272,12 @@ def write(connection: Connection, table: Table, rows: list[tuple]) -> None:
 
 
 def finish(connection: Connection) -> None:
-    """After explicit ids: move PostgreSQL's id sequences past them, and refresh the planner's
+    """The histories bypassed the workflow: rebuild the dashboard's totals from them. After
+    explicit ids: move PostgreSQL's id sequences past them, and refresh the planner's
     statistics the way autovacuum would on a live server (SQLite is left as the app leaves it:
     nothing runs ANALYZE there)."""
+    rebuild_totals(connection)
+    connection.commit()
     if connection.dialect.name != "postgresql":
         return
     for name in TABLES:

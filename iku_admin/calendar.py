@@ -199,6 +199,10 @@ class WorkingCalendar:
         # Needed to stop searching for a next working moment when none can ever come.
         self._has_weekly_work = any(hours is not None for hours in self.week.values())
         self._periods_cache: dict[date, list[tuple[datetime, datetime]]] = {}
+        # Working time of the days from _prefix_start on, summed up: _prefix[i] is the
+        # time of the i days before _prefix_start + i (so a span costs two lookups).
+        self._prefix_start: date | None = None
+        self._prefix: list[timedelta] = []
         self._last_extra_work: date | None = max(self.extra_work, default=None)
 
     def __repr__(self) -> str:
@@ -284,6 +288,19 @@ class WorkingCalendar:
             cached = self._periods_cache[day] = self._compute_periods_utc(day)
         return cached
 
+    def _whole_days(self, first: date, last: date) -> timedelta:
+        """Working time of the whole days ``first`` to ``last`` (inclusive)."""
+        if last < first:
+            return timedelta(0)
+        if self._prefix_start is None or first < self._prefix_start:
+            self._prefix_start, self._prefix = first, [timedelta(0)]
+        end = (last - self._prefix_start).days + 1
+        while len(self._prefix) <= end:
+            day = self._prefix_start + timedelta(days=len(self._prefix) - 1)
+            length = sum((e - b for b, e in self._periods_utc(day)), timedelta(0))
+            self._prefix.append(self._prefix[-1] + length)
+        return self._prefix[end] - self._prefix[(first - self._prefix_start).days]
+
     def _compute_periods_utc(self, day: date) -> list[tuple[datetime, datetime]]:
         hours = self.hours_for(day)
         if hours is None:
@@ -312,17 +329,17 @@ class WorkingCalendar:
         end_utc = _to_utc(end, "end")
         if end_utc <= start_utc:
             return 0
-        day = start_utc.astimezone(self.tz).date()
+        first_day = start_utc.astimezone(self.tz).date()
         last_day = end_utc.astimezone(self.tz).date()
         total = timedelta(0)
-        while day <= last_day:
-            # Clipping is only effective on the first and last day; every day in between
-            # contributes its full working periods.
+        # Clipping is only effective on the first and last day; the days in between
+        # contribute their full working time.
+        for day in {first_day, last_day}:
             for period_start, period_end in self._periods_utc(day):
                 overlap = min(period_end, end_utc) - max(period_start, start_utc)
                 if overlap > timedelta(0):
                     total += overlap
-            day += _ONE_DAY
+        total += self._whole_days(first_day + _ONE_DAY, last_day - _ONE_DAY)
         return total // _ONE_MINUTE
 
     def add_working_minutes(self, start: datetime, minutes: int) -> datetime:

@@ -1,4 +1,5 @@
-"""Commands for IT: ``flask --app app seed|demo|create-user|permissions``."""
+"""Commands for IT: ``flask --app app seed|demo|create-user|permissions|rebuild-totals``
+(and backup/restore)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import select
 
 from models import Role, User
 
-from . import auth, backup
+from . import auth, backup, mutu
 from .extensions import db
 from .seed import DEMO_PASSWORD, DEMO_USERS, demo, seed
 
@@ -73,6 +74,14 @@ def register(app: Flask) -> None:
         click.echo(f"User {username} ready with role(s) {', '.join(sorted(user.role_codes))}.")
 
     backup.register(app)
+
+    @app.cli.command("rebuild-totals")
+    def rebuild_totals_command() -> None:
+        """Recompute the quality dashboard's totals from the step history (after changing
+        IKU_TIMEZONE, or loading history rows outside the app)."""
+        mutu.rebuild_totals(db.session.connection())
+        db.session.commit()
+        click.echo("Dashboard totals rebuilt from the step history.")
 
     @app.cli.command("permissions")
     def permissions_command() -> None:

@@ -1,27 +1,53 @@
 """Mutu Baku: every SOP step measured against its standard time.
 
 The numbers behind the quality dashboard and the SOP evaluation form (Formulir Monitoring dan
-Evaluasi SOP, PermenPAN-RB 35/2012). Everything is computed by the database with GROUP BY,
-COUNT and SUM; percentiles with ``percentile_cont`` on PostgreSQL and a window function on
-SQLite, never by loading rows. The number of statements is fixed: it does not grow with the
-number of dossiers or records. No request context inside, except the dossier
-list's column formatter at the end.
+Evaluasi SOP, PermenPAN-RB 35/2012). The finished steps are read from totals of the
+history (``models.summary``), which the workflow keeps in the same transaction as each
+history record; percentiles come exactly from counts of each number of minutes. Dossiers
+open now are counted by the database from its indexes. The number of statements is fixed:
+it does not grow with the number of dossiers or records. No request context inside, except
+the dossier list's column formatter at the end.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, or_, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    case,
+    delete,
+    event,
+    func,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from models import Dossier, Role, Sop, SopStep, StepRecord, User, user_role, utcnow
+from models import (
+    CYCLE,
+    DOSSIER_STATUSES,
+    Dossier,
+    MinutesCount,
+    Role,
+    Sop,
+    SopStep,
+    StepRecord,
+    StepTotal,
+    User,
+    half_year,
+    user_role,
+    utcnow,
+)
 
 from .calendar import WorkingCalendar
 from .extensions import db
@@ -38,15 +64,17 @@ PERCENTS = (50, 90)
 
 @dataclass(frozen=True)
 class Scope:
-    """Which history to measure: a time window and/or the IKU period of the dossiers.
+    """Which history to measure: a calendar year or half of it (1: January–June, 2:
+    July–December) in office time, and/or the IKU period of the dossiers.
 
-    The window applies to when a step or dossier finished (records, cycle times) and to when a
+    The year applies to when a step or dossier finished (records, cycle times) and to when a
     dossier was registered (dossiers open now, revision rounds).
     """
 
-    since: datetime | None = None
-    until: datetime | None = None
+    year: int | None = None
+    half: int | None = None
     period: tuple[int, int] | None = None
+    tz: str = "Asia/Jakarta"
 
     @classmethod
     def of(
@@ -56,38 +84,46 @@ class Scope:
         period: tuple[int, int] | None = None,
         tz: str = "Asia/Jakarta",
     ) -> Scope:
-        """A calendar year, or half of it (1: January–June, 2: July–December), in office time."""
-        if year is None:
-            return cls(period=period)
-        zone = ZoneInfo(tz)
-        first, after = {None: (1, 13), 1: (1, 7), 2: (7, 13)}[half]
-        since = datetime(year, first, 1, tzinfo=zone)
-        if after == 13:
-            until = datetime(year + 1, 1, 1, tzinfo=zone)
-        else:
-            until = datetime(year, after, 1, tzinfo=zone)
-        return cls(since, until, period)
+        return cls(year, half if year is not None else None, period, tz)
+
+    @property
+    def since(self) -> datetime | None:
+        """The first moment of the scope, in office time (None: no limit)."""
+        if self.year is None:
+            return None
+        return datetime(self.year, 7 if self.half == 2 else 1, 1, tzinfo=ZoneInfo(self.tz))
+
+    @property
+    def until(self) -> datetime | None:
+        """The first moment after the scope."""
+        if self.year is None:
+            return None
+        if self.half == 1:
+            return datetime(self.year, 7, 1, tzinfo=ZoneInfo(self.tz))
+        return datetime(self.year + 1, 1, 1, tzinfo=ZoneInfo(self.tz))
 
     def window(self, column) -> list[ColumnElement[bool]]:
-        conditions = []
-        if self.since is not None:
-            conditions.append(column >= self.since)
-        if self.until is not None:
-            conditions.append(column < self.until)
-        return conditions
+        """The scope's time window on a timestamp column."""
+        if self.year is None:
+            return []
+        return [column >= self.since, column < self.until]
 
     def in_period(self) -> list[ColumnElement[bool]]:
         if self.period is None:
             return []
         return [Dossier.period_start == self.period[0], Dossier.period_end == self.period[1]]
 
-
-def _records(stmt: Select, scope: Scope) -> Select:
-    """Limit a query on step records to the scope (joining the dossier only for a period)."""
-    stmt = stmt.where(*scope.window(StepRecord.finished_at))
-    if scope.period is not None:
-        stmt = stmt.join(Dossier, Dossier.id == StepRecord.dossier_id).where(*scope.in_period())
-    return stmt
+    def totals(self, table) -> list[ColumnElement[bool]]:
+        """The scope on a totals table (``StepTotal`` or ``MinutesCount``)."""
+        conditions = []
+        if self.year is not None:
+            conditions.append(table.year == self.year)
+        if self.half is not None:
+            conditions.append(table.half == self.half)
+        if self.period is not None:
+            conditions += [table.period_start == self.period[0],
+                           table.period_end == self.period[1]]  # fmt: skip
+        return conditions
 
 
 # --- Results ----------------------------------------------------------------------------------
@@ -207,47 +243,55 @@ class EvaluationRow:
 # --- Queries ----------------------------------------------------------------------------------
 
 
-def _percentiles(session: Session, source: Subquery) -> dict:
-    """``PERCENTS`` of ``source.c.value`` per ``source.c.key``: {key: {50: …, 90: …}}.
+@dataclass
+class Distribution:
+    """How many took how long: from ``MinutesCount``, for one step or for whole dossiers."""
 
-    Continuous percentiles (linear interpolation), as PostgreSQL's ``percentile_cont``, which
-    is used there. SQLite has no such aggregate: a window function ranks the values and only
-    the one or two values around each percentile's position leave the database.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        wanted = postgresql.array([p / 100 for p in PERCENTS])
-        rows = session.execute(
-            select(source.c.key, func.percentile_cont(wanted).within_group(source.c.value))
-            .group_by(source.c.key)
-        )  # fmt: skip
-        return {key: dict(zip(PERCENTS, map(float, found), strict=True)) for key, found in rows}
-    rank = func.row_number().over(partition_by=source.c.key, order_by=source.c.value) - 1
-    ranked = select(
-        source.c.key,
-        source.c.value,
-        rank.label("idx"),
-        func.count().over(partition_by=source.c.key).label("n"),
-    ).subquery()
-    # The p-th percentile sits at index p * (n - 1) / 100: keep the indexes less than 1 away
-    # (in integers, so no rounding can lose one).
-    near = or_(*(func.abs(100 * ranked.c.idx - p * (ranked.c.n - 1)) < 100 for p in PERCENTS))
-    values: dict = defaultdict(dict)
-    sizes: dict = {}
-    for key, idx, n, value in session.execute(
-        select(ranked.c.key, ranked.c.idx, ranked.c.n, ranked.c.value).where(near)
-    ):
-        values[key][idx] = value
-        sizes[key] = n
-    result = {}
-    for key, n in sizes.items():
-        result[key] = {}
-        for p in PERCENTS:
-            low, rest = divmod(p * (n - 1), 100)
-            value = values[key][low]
-            if rest:
-                value += (values[key][low + 1] - value) * rest / 100
-            result[key][p] = float(value)
-    return result
+    count: int = 0
+    within: int = 0
+    values: list[tuple[int, int]] = field(default_factory=list)  # (minutes, how many), sorted
+
+    def add(self, minutes: int, standard: int, tally: int) -> None:
+        self.count += tally
+        if minutes <= standard:
+            self.within += tally
+        if self.values and self.values[-1][0] == minutes:
+            self.values[-1] = (minutes, self.values[-1][1] + tally)
+        else:
+            self.values.append((minutes, tally))
+
+    def _nth(self, index: int) -> int:
+        for minutes, tally in self.values:
+            if index < tally:
+                return minutes
+            index -= tally
+        raise IndexError(index)
+
+    def percentile(self, p: int) -> float | None:
+        """The p-th percentile with linear interpolation (as PostgreSQL's percentile_cont)."""
+        if not self.count:
+            return None
+        low, rest = divmod(p * (self.count - 1), 100)  # in integers: no rounding error
+        value = self._nth(low)
+        if rest:
+            return value + (self._nth(low + 1) - value) * rest / 100
+        return float(value)
+
+
+def _distributions(session: Session, scope: Scope) -> dict[int, Distribution]:
+    """Working minutes per step position (and ``CYCLE`` for whole dossiers) in the scope."""
+    found: dict[int, Distribution] = defaultdict(Distribution)
+    rows = session.execute(
+        select(MinutesCount.position, MinutesCount.minutes, MinutesCount.standard_minutes,
+               func.sum(MinutesCount.tally))
+        .where(*scope.totals(MinutesCount), MinutesCount.tally != 0)
+        .group_by(MinutesCount.position, MinutesCount.minutes, MinutesCount.standard_minutes)
+        .order_by(MinutesCount.position, MinutesCount.minutes, MinutesCount.standard_minutes)
+    )  # fmt: skip
+    for position, minutes, standard, tally in rows:
+        if tally:
+            found[position].add(minutes, standard, tally)
+    return found
 
 
 def _reference(session: Session) -> tuple[SopInfo | None, dict[int, StepStats]]:
@@ -280,46 +324,36 @@ def _add_finished(
     steps: dict[int, StepStats],
     roles: dict[int, Workload],
     people: dict[int, Workload],
+    found: dict[int, Distribution],
 ) -> None:
-    """Finished records per step, role and person (one GROUP BY), and per-step percentiles."""
-    within = func.sum(case((StepRecord.working_minutes <= StepRecord.standard_minutes, 1),
-                           else_=0))  # fmt: skip
-    counts = (
-        _records(
-            select(
-                StepRecord.position,
-                StepRecord.role_id,
-                StepRecord.user_id,
-                func.count().label("n"),
-                within.label("within"),
-                func.sum(StepRecord.working_minutes).label("minutes"),
-            ),
-            scope,
-        )
-        .group_by(StepRecord.position, StepRecord.role_id, StepRecord.user_id)
+    """Finished steps per step, role and person, with each step's share within the
+    standard and percentiles."""
+    totals = (
+        select(StepTotal.position, StepTotal.role_id, StepTotal.user_id,
+               func.sum(StepTotal.finished).label("n"), func.sum(StepTotal.minutes).label("m"))
+        .where(*scope.totals(StepTotal))
+        .group_by(StepTotal.position, StepTotal.role_id, StepTotal.user_id)
         .subquery()
-    )
-    # Names are joined to the few grouped rows, not to every record.
-    rows = session.execute(
-        select(counts.c.position, Role.id, Role.name, User.id, User.full_name, counts.c.n,
-               counts.c.within, counts.c.minutes)
-        .join(Role, Role.id == counts.c.role_id)
-        .join(User, User.id == counts.c.user_id)
     )  # fmt: skip
-    for position, role_id, role, user_id, person, count, on_time, minutes in rows:
-        step = steps.setdefault(position, StepStats(position))
-        step.finished += count
-        step.within += on_time
+    # Names are joined to the few grouped rows.
+    rows = session.execute(
+        select(totals.c.position, Role.id, Role.name, User.id, User.full_name, totals.c.n,
+               totals.c.m)
+        .join(Role, Role.id == totals.c.role_id)
+        .join(User, User.id == totals.c.user_id)
+        .where(totals.c.n != 0)
+    )  # fmt: skip
+    for position, role_id, role, user_id, person, count, minutes in rows:
+        steps.setdefault(position, StepStats(position)).finished += count
         for key, name, table in ((role_id, role, roles), (user_id, person, people)):
             load = table.setdefault(key, Workload(name))
             load.finished += count
             load.minutes += minutes
-    source = _records(
-        select(StepRecord.position.label("key"), StepRecord.working_minutes.label("value")),
-        scope,
-    ).subquery()
-    for position, found in _percentiles(session, source).items():
-        steps[position].median, steps[position].p90 = found[50], found[90]
+    for position, dist in found.items():
+        if position != CYCLE:
+            step = steps.setdefault(position, StepStats(position))
+            step.within = dist.within
+            step.median, step.p90 = (dist.percentile(p) for p in PERCENTS)
 
 
 def _open_dossiers(stmt: Select, scope: Scope) -> Select:
@@ -335,17 +369,21 @@ def _add_open(
     roles: dict[int, Workload],
     people: dict[int, Workload],
 ) -> None:
-    """Open dossiers per current step and role (one GROUP BY); each holder of a role has
-    all of that role's open steps waiting (one query for who holds which role)."""
+    """Open dossiers per current step and role (one GROUP BY, read from an index); each holder
+    of a role has all of that role's open steps waiting (one query for who holds which role)."""
     late = func.sum(case((Dossier.step_due_at < now, 1), else_=0))
-    rows = session.execute(
+    counts = (
         _open_dossiers(
-            select(SopStep.position, Role.id, Role.name, func.count(), late)
-            .select_from(Dossier)
-            .join(SopStep, SopStep.id == Dossier.current_step_id)
-            .join(Role, Role.id == SopStep.role_id),
-            scope,
-        ).group_by(SopStep.position, Role.id, Role.name)
+            select(Dossier.current_step_id, func.count().label("n"), late.label("late")), scope
+        )
+        .group_by(Dossier.current_step_id)
+        .subquery()
+    )
+    # Names are joined to the few grouped rows.
+    rows = session.execute(
+        select(SopStep.position, Role.id, Role.name, counts.c.n, counts.c.late)
+        .join(SopStep, SopStep.id == counts.c.current_step_id)
+        .join(Role, Role.id == SopStep.role_id)
     )  # fmt: skip
     waiting: dict[int, int] = defaultdict(int)
     for position, role_id, role, count, overdue in rows:
@@ -386,56 +424,33 @@ def _overdue(
 
 def _revisions(session: Session, scope: Scope) -> list[tuple[int, int]]:
     """How many dossiers went through 0, 1, 2, … revision rounds (gaps filled with 0)."""
-    counts = dict(
-        session.execute(
-            select(Dossier.revision_round, func.count())
-            .where(*scope.window(Dossier.created_at), *scope.in_period())
-            .group_by(Dossier.revision_round)
-        ).all()
-    )
+    # Every status is named so that a year is read from the index led by the status.
+    every = [Dossier.status.in_(DOSSIER_STATUSES)] if scope.year is not None else []
+    counts: dict[int, int] = defaultdict(int)
+    for rounds, count in session.execute(
+        select(Dossier.revision_round, func.count())
+        .where(*every, *scope.window(Dossier.created_at), *scope.in_period())
+        .group_by(Dossier.revision_round)
+    ):
+        counts[rounds] += count
     return [(rounds, counts.get(rounds, 0)) for rounds in range(max(counts, default=-1) + 1)]
 
 
-def _cycles(session: Session, scope: Scope, limit: int) -> Cycles:
-    """Finished dossiers: the sum of their records' working minutes against their SOP's total."""
-    totals = (
-        select(SopStep.sop_id, func.sum(SopStep.standard_minutes).label("total"))
-        .group_by(SopStep.sop_id).subquery()
-    )  # fmt: skip
-    finished = [Dossier.status == "done", *scope.window(Dossier.finished_at), *scope.in_period()]
-
-    def cycle_times(*where: ColumnElement[bool]) -> Subquery:
-        return (
-            select(Dossier.id, Dossier.title, Dossier.finished_at,
-                   func.sum(StepRecord.working_minutes).label("minutes"), totals.c.total)
-            .join(StepRecord, StepRecord.dossier_id == Dossier.id)
-            .join(totals, totals.c.sop_id == Dossier.sop_id)
-            .where(*finished, *where)
-            .group_by(Dossier.id, Dossier.title, Dossier.finished_at, totals.c.total)
-            .subquery()
-        )  # fmt: skip
-
-    cycle = cycle_times()
-    count, within = session.execute(
-        select(func.count(), func.sum(case((cycle.c.minutes <= cycle.c.total, 1), else_=0)))
-    ).one()
-    result = Cycles(count=count, within=within or 0)
-    if not count:
+def _cycles(session: Session, scope: Scope, limit: int, found: Distribution) -> Cycles:
+    """Finished dossiers: their working minutes against their SOP's total."""
+    result = Cycles(found.count, found.within, *(found.percentile(p) for p in PERCENTS))
+    if not result.count:
         return result
-    found = _percentiles(
-        session, select(literal(0).label("key"), cycle.c.minutes.label("value")).subquery()
-    )
-    result.median, result.p90 = found[0][50], found[0][90]
-    # Pick the latest dossiers first, then add up the records of those only.
-    newest = (Dossier.finished_at.desc(), Dossier.id.desc())
-    latest = cycle_times(Dossier.id.in_(select(Dossier.id).where(*finished).order_by(*newest)
-                                        .limit(limit)))  # fmt: skip
-    result.latest = [
-        CycleTime(*row)
-        for row in session.execute(
-            select(latest).order_by(latest.c.finished_at.desc(), latest.c.id.desc())
-        )
-    ]
+    totals = _sop_totals()
+    rows = session.execute(
+        select(Dossier.id, Dossier.title, Dossier.finished_at, Dossier.cycle_minutes,
+               totals.c.total)
+        .join(totals, totals.c.sop_id == Dossier.sop_id)
+        .where(Dossier.status == "done", *scope.window(Dossier.finished_at), *scope.in_period())
+        .order_by(Dossier.finished_at.desc(), Dossier.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    result.latest = [CycleTime(*row) for row in rows]
     return result
 
 
@@ -473,7 +488,8 @@ def dashboard(
     sop, steps = _reference(session)
     roles: dict[int, Workload] = {}
     people: dict[int, Workload] = {}
-    _add_finished(session, scope, steps, roles, people)
+    found = _distributions(session, scope)
+    _add_finished(session, scope, steps, roles, people, found)
     _add_open(session, scope, now, steps, roles, people)
 
     def busiest(loads: dict[int, Workload]) -> list[Workload]:
@@ -486,7 +502,7 @@ def dashboard(
         revisions=_revisions(session, scope),
         roles=busiest(roles),
         people=busiest(people),
-        cycles=_cycles(session, scope, cycle_limit),
+        cycles=_cycles(session, scope, cycle_limit, found.get(CYCLE, Distribution())),
     )
 
 
@@ -518,8 +534,133 @@ def assess(step: StepStats) -> EvaluationRow:
 def evaluation(session: Session, scope: Scope) -> tuple[SopInfo | None, list[EvaluationRow]]:
     """The SOP evaluation form's rows for the active SOP, prefilled from the scope's records."""
     sop, steps = _reference(session)
-    _add_finished(session, scope, steps, {}, {})
+    _add_finished(session, scope, steps, {}, {}, _distributions(session, scope))
     return sop, [assess(steps[p]) for p in sorted(steps)]
+
+
+# --- Keeping the totals -----------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    """Increments of ``StepTotal`` and ``MinutesCount``, added up by key before writing."""
+
+    steps: dict[tuple, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    minutes: Counter = field(default_factory=Counter)
+
+    def add_step(self, position: int, role_id: int, user_id: int, finished_at: datetime,
+                 period: tuple[int, int], minutes: int, standard: int,
+                 sign: int = 1) -> None:  # fmt: skip
+        when = (*half_year(finished_at), *period)
+        counts = self.steps[(position, role_id, user_id, *when)]
+        counts[0] += sign
+        counts[1] += sign * minutes
+        self.minutes[(position, minutes, standard, *when)] += sign
+
+    def add_cycle(self, finished_at: datetime, period: tuple[int, int], minutes: int,
+                  standard: int) -> None:  # fmt: skip
+        self.minutes[(CYCLE, minutes, standard, *half_year(finished_at), *period)] += 1
+
+
+STEP_KEY = ("position", "role_id", "user_id", "year", "half", "period_start", "period_end")
+MINUTES_KEY = ("position", "minutes", "standard_minutes", "year", "half", "period_start",
+               "period_end")  # fmt: skip
+
+
+def write_totals(connection: Connection, totals: Totals) -> None:
+    """Add the increments to the totals: one upsert per table, rows in key order (so two
+    transactions lock the same rows in the same order and cannot deadlock)."""
+    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[connection.dialect.name]
+    for model, key, rows in (
+        (StepTotal, STEP_KEY,
+         [dict(zip(STEP_KEY, k, strict=True), finished=v[0], minutes=v[1])
+          for k, v in sorted(totals.steps.items()) if v != [0, 0]]),
+        (MinutesCount, MINUTES_KEY,
+         [dict(zip(MINUTES_KEY, k, strict=True), tally=v)
+          for k, v in sorted(totals.minutes.items()) if v]),
+    ):  # fmt: skip
+        if not rows:
+            continue
+        table = model.__table__
+        stmt = upsert(table)
+        added = [c.name for c in table.columns if c.name not in key]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: table.c[name] + stmt.excluded[name] for name in added},
+        )
+        connection.execute(stmt, rows)
+
+
+def _sop_totals():
+    return (
+        select(SopStep.sop_id, func.sum(SopStep.standard_minutes).label("total"))
+        .group_by(SopStep.sop_id).subquery()
+    )  # fmt: skip
+
+
+def history_totals(connection: Connection) -> Totals:
+    """The totals as the history says they are, computed from every StepRecord."""
+    totals = Totals()
+    records = connection.execute(
+        select(StepRecord.position, StepRecord.role_id, StepRecord.user_id,
+               StepRecord.finished_at, Dossier.period_start, Dossier.period_end,
+               StepRecord.working_minutes, StepRecord.standard_minutes)
+        .join(Dossier, Dossier.id == StepRecord.dossier_id)
+        .execution_options(yield_per=10_000)
+    )  # fmt: skip
+    for position, role_id, user_id, at, start, end, minutes, standard in records:
+        totals.add_step(position, role_id, user_id, at, (start, end), minutes, standard)
+    sop = _sop_totals()
+    cycles = connection.execute(
+        select(Dossier.finished_at, Dossier.period_start, Dossier.period_end,
+               func.sum(StepRecord.working_minutes), sop.c.total)
+        .join(StepRecord, StepRecord.dossier_id == Dossier.id)
+        .join(sop, sop.c.sop_id == Dossier.sop_id)
+        .where(Dossier.status == "done")
+        .group_by(Dossier.id, Dossier.finished_at, Dossier.period_start, Dossier.period_end,
+                  sop.c.total)
+    )  # fmt: skip
+    for at, start, end, minutes, standard in cycles:
+        totals.add_cycle(at, (start, end), minutes, standard)
+    return totals
+
+
+def rebuild_totals(connection: Connection) -> None:
+    """Recompute every finished dossier's cycle minutes and both totals tables from the
+    history (after a bulk load that bypassed the workflow, or a change of office time zone)."""
+    connection.execute(
+        update(Dossier)
+        .where(Dossier.status == "done")
+        .values(cycle_minutes=select(func.coalesce(func.sum(StepRecord.working_minutes), 0))
+                .where(StepRecord.dossier_id == Dossier.id).scalar_subquery())
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    connection.execute(delete(StepTotal))
+    connection.execute(delete(MinutesCount))
+    write_totals(connection, history_totals(connection))
+
+
+@event.listens_for(Dossier, "after_update")
+def _move_period(mapper, connection: Connection, dossier: Dossier) -> None:
+    """A dossier's IKU period changed (allowed until its content is approved): its finished
+    steps now count under the new period."""
+    state = inspect(dossier)
+    old = []
+    for name in ("period_start", "period_end"):
+        history = state.attrs[name].history
+        old.append(history.deleted[0] if history.deleted else getattr(dossier, name))
+    new = (dossier.period_start, dossier.period_end)
+    if tuple(old) == new:
+        return
+    totals = Totals()
+    for position, role_id, user_id, at, minutes, standard in connection.execute(
+        select(StepRecord.position, StepRecord.role_id, StepRecord.user_id,
+               StepRecord.finished_at, StepRecord.working_minutes, StepRecord.standard_minutes)
+        .where(StepRecord.dossier_id == dossier.id)
+    ):  # fmt: skip
+        totals.add_step(position, role_id, user_id, at, tuple(old), minutes, standard, -1)
+        totals.add_step(position, role_id, user_id, at, new, minutes, standard)
+    write_totals(connection, totals)
 
 
 # --- The dossier list's waiting column ---------------------------------------------------------

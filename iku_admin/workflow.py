@@ -30,6 +30,7 @@ from models import (
     utcnow,
 )
 
+from . import mutu
 from .calendar import WorkingCalendar
 from .i18n import _
 
@@ -421,7 +422,8 @@ def _move(
     now = utcnow()
     calendar = _calendar(session)
     outcome = OUTCOMES[action]
-    records, lost = [], []
+    records, lost, finished = [], [], []
+    totals = mutu.Totals()
     for (step, target), members in groups.items():
         values = {
             "current_step_id": target.id if target else None,
@@ -452,17 +454,40 @@ def _move(
             if dossier.id not in won:
                 lost.append(dossier)
                 continue
+            minutes = calendar.working_minutes(dossier.step_started_at, now)
             records.append({
                 "dossier_id": dossier.id, "dossier_version": dossier.version,
                 "step_id": step.id, "position": step.position, "user_id": user.id,
                 "role_id": step.role_id, "outcome": outcome, "note": note,
                 "started_at": dossier.step_started_at, "finished_at": now,
-                "working_minutes": calendar.working_minutes(dossier.step_started_at, now),
-                "standard_minutes": step.standard_minutes, "sop_version": dossier.sop.version,
+                "working_minutes": minutes, "standard_minutes": step.standard_minutes,
+                "sop_version": dossier.sop.version,
             })  # fmt: skip
+            period = (dossier.period_start, dossier.period_end)
+            totals.add_step(step.position, step.role_id, user.id, now, period, minutes,
+                            step.standard_minutes)  # fmt: skip
+            if target is None:
+                finished.append(dossier)
             result.done.append(dossier.id)
     if records:
         session.execute(insert(StepRecord), records)
+    if finished:
+        # The last step: the dossier's cycle time is the sum of all its steps.
+        cycles = dict(
+            session.execute(
+                update(Dossier)
+                .where(Dossier.id.in_([d.id for d in finished]))
+                .values(cycle_minutes=select(func.sum(StepRecord.working_minutes))
+                        .where(StepRecord.dossier_id == Dossier.id).scalar_subquery())
+                .returning(Dossier.id, Dossier.cycle_minutes)
+                .execution_options(synchronize_session=False)
+            ).all()
+        )  # fmt: skip
+        for dossier in finished:
+            standard = sum(s.standard_minutes for s in dossier.sop.steps)
+            period = (dossier.period_start, dossier.period_end)
+            totals.add_cycle(now, period, cycles[dossier.id], standard)
+    mutu.write_totals(session.connection(), totals)
     if lost:
         # Someone else moved these between our read and our update: say who.
         latest = _latest_records(session, [d.id for d in lost])

@@ -2,6 +2,7 @@
 
 from .base import Base, UTCDateTime, utcnow
 from .dossier import (
+    DOSSIER_STATUSES,
     AppendOnlyError,
     Dossier,
     Indicator,
@@ -12,9 +13,12 @@ from .dossier import (
 )
 from .people import LoginAttempt, Role, User, user_role
 from .sop import Sop, SopStep
+from .summary import CYCLE, MinutesCount, StepTotal, half_year
 from .system import AuditEntry, CalendarDay
 
 __all__ = [
+    "CYCLE",
+    "DOSSIER_STATUSES",
     "AppendOnlyError",
     "AuditEntry",
     "Base",
@@ -23,13 +27,16 @@ __all__ = [
     "Indicator",
     "IndicatorTarget",
     "LoginAttempt",
+    "MinutesCount",
     "Role",
     "Sop",
     "SopStep",
     "StepRecord",
+    "StepTotal",
     "StrategicObjective",
     "UTCDateTime",
     "User",
+    "half_year",
     "target_year_error",
     "user_role",
     "utcnow",

@@ -36,6 +36,19 @@ class Dossier(Base):
     __table_args__ = (
         Index("ix_dossier_current_step_id_status", "current_step_id", "status"),
         Index("ix_dossier_status_step_started_at", "status", "step_started_at"),
+        # The dashboard: open dossiers per step and overdue ones, the latest finished ones,
+        # revision rounds and the IKU periods, each read from an index.
+        Index("ix_dossier_status_current_step_id", "status", "current_step_id", "step_due_at"),
+        Index("ix_dossier_status_step_due_at", "status", "step_due_at"),
+        Index("ix_dossier_status_finished_at", "status", "finished_at"),
+        Index("ix_dossier_revision_round", "revision_round"),
+        Index("ix_dossier_period_start", "period_start", "period_end"),
+        # ... and the same for the dossiers registered in one year.
+        Index(
+            "ix_dossier_status_created_at",
+            *("status", "created_at", "current_step_id", "step_due_at", "revision_round"),
+            *("period_start", "period_end"),
+        ),
         CheckConstraint("period_end >= period_start", name="period_order"),
         CheckConstraint("status in ('in_progress', 'done')", name="status"),
     )
@@ -59,6 +72,8 @@ class Dossier(Base):
     step_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Working minutes of all its steps, written when the last step finishes.
+    cycle_minutes: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Optimistic locking: ORM updates check and bump it; workflow transitions compare-and-set it.
     __mapper_args__ = {"version_id_col": version}

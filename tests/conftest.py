@@ -15,10 +15,10 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 
 import models.people
-from iku_admin import create_app, workflow
+from iku_admin import create_app, mutu, workflow
 from iku_admin.extensions import db as _db
 from iku_admin.schema import drop_everything
 from iku_admin.seed import seed
@@ -27,7 +27,10 @@ from models import (
     Dossier,
     Indicator,
     IndicatorTarget,
+    MinutesCount,
     Role,
+    StepRecord,
+    StepTotal,
     StrategicObjective,
     User,
 )
@@ -237,6 +240,23 @@ class StatementCounter:
 
     def __exit__(self, *exc):
         event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+def assert_totals_match_history(connection) -> None:
+    """The dashboard's totals (written by the workflow) are what the history says, and every
+    finished dossier's cycle minutes are the sum of its records."""
+    expected = mutu.history_totals(connection)
+    steps = {tuple(row[:7]): list(row[7:]) for row in connection.execute(select(StepTotal))}
+    counts = {tuple(row[:7]): row[7] for row in connection.execute(select(MinutesCount))}
+    assert {k: v for k, v in steps.items() if v != [0, 0]} == dict(expected.steps)
+    assert {k: v for k, v in counts.items() if v} == {k: v for k, v in expected.minutes.items()}
+    sums = (
+        select(func.sum(StepRecord.working_minutes))
+        .where(StepRecord.dossier_id == Dossier.id).scalar_subquery()
+    )  # fmt: skip
+    assert connection.execute(
+        select(func.count()).where(Dossier.status == "done", Dossier.cycle_minutes != sums)
+    ).scalar() == 0  # fmt: skip
 
 
 @pytest.fixture

@@ -91,3 +91,24 @@ def test_sop_steps_standard_time_is_kept_in_working_minutes(app, db):
     assert step.standard_minutes == 450
     with pytest.raises(ValueError):
         step.time_value = 0
+
+
+def test_rebuild_totals_recomputes_the_dashboard_totals_from_the_history(app, db):
+    from conftest import assert_totals_match_history
+    from sqlalchemy import delete
+
+    from iku_admin.seed import demo
+    from models import MinutesCount, StepTotal
+
+    demo(db.session)  # dossiers moved by the workflow, which keeps the totals
+    assert_totals_match_history(db.session.connection())
+    for table in (StepTotal, MinutesCount):
+        db.session.execute(delete(table))
+    db.session.commit()
+    with pytest.raises(AssertionError):
+        assert_totals_match_history(db.session.connection())
+    db.session.remove()
+    result = app.test_cli_runner().invoke(args=["rebuild-totals"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(StepTotal)) > 0
+    assert_totals_match_history(db.session.connection())

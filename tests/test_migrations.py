@@ -36,3 +36,23 @@ def test_downgrade_to_base_and_upgrade_again(app):
     tables = set(inspect(_db.engine).get_table_names())
     assert {t.name for t in Base.metadata.sorted_tables} <= tables
     seed(_db.session)  # the next test expects the seed
+
+
+def test_upgrade_fills_the_dashboard_totals_from_an_existing_history(app):
+    from conftest import assert_totals_match_history
+    from sqlalchemy import select
+
+    from iku_admin.seed import demo
+    from models import Dossier, MinutesCount, StepTotal
+
+    demo(_db.session)  # finished and open dossiers, with a return, moved by the workflow
+    kept = {model: set(_db.session.execute(select(model.__table__))) for model in
+            (StepTotal, MinutesCount)}  # fmt: skip
+    cycles = set(_db.session.execute(select(Dossier.id, Dossier.cycle_minutes)))
+    assert kept[StepTotal] and kept[MinutesCount] and any(m is not None for _, m in cycles)
+    _db.session.remove()
+    downgrade(revision="0001_initial")  # a database from before the totals existed
+    upgrade()
+    assert {model: set(_db.session.execute(select(model.__table__))) for model in kept} == kept
+    assert set(_db.session.execute(select(Dossier.id, Dossier.cycle_minutes))) == cycles
+    assert_totals_match_history(_db.session.connection())

@@ -84,6 +84,7 @@ class History:
                 "sop_version": 1,
             })  # fmt: skip
         self.session.execute(insert(StepRecord), values)
+        mutu.rebuild_totals(self.session.connection())  # these records bypass the workflow
 
 
 @pytest.fixture
@@ -181,6 +182,14 @@ def test_half_year_scope_in_office_time(app):
                                             datetime(2027, 1, 1, tzinfo=WIB))  # fmt: skip
     assert mutu.previous_half(date(2026, 7, 1)) == (2026, 1)
     assert mutu.previous_half(date(2026, 6, 30)) == (2025, 2)
+
+
+def test_a_step_counts_in_the_half_year_of_office_time(app):
+    from models import half_year
+
+    # 30 June 20:00 UTC is already 1 July in Jakarta.
+    assert half_year(datetime(2026, 6, 30, 20, tzinfo=ZoneInfo("UTC"))) == (2026, 2)
+    assert half_year(datetime(2026, 6, 30, 16, 59, tzinfo=ZoneInfo("UTC"))) == (2026, 1)
 
 
 def test_period_filter(db, history):

@@ -12,7 +12,7 @@ from collections import Counter
 from contextlib import contextmanager
 from datetime import date
 
-from conftest import fill_iku, make_user
+from conftest import assert_totals_match_history, fill_iku, make_user
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -24,7 +24,9 @@ from models import (
     Dossier,
     Indicator,
     IndicatorTarget,
+    MinutesCount,
     StepRecord,
+    StepTotal,
     StrategicObjective,
     User,
 )
@@ -61,8 +63,8 @@ class WorkflowMachine(RuleBasedStateMachine):
     def __init__(self, db) -> None:
         super().__init__()
         self.session = db.session
-        for model in (StepRecord, IndicatorTarget, Indicator, StrategicObjective, Dossier,
-                      AuditEntry):  # fmt: skip
+        for model in (StepRecord, StepTotal, MinutesCount, IndicatorTarget, Indicator,
+                      StrategicObjective, Dossier, AuditEntry):  # fmt: skip
             # Core deletes: the append-only guards are for the application, not the test.
             self.session.execute(delete(model.__table__))
         self.session.commit()
@@ -192,6 +194,18 @@ class WorkflowMachine(RuleBasedStateMachine):
             self.session.commit()
 
     @rule(index=dossier_index)
+    def change_period(self, index):
+        """The period may change until the content is approved; finished steps move with it."""
+        dossier = self.dossier(index)
+        dossier.period_end = 4059 - dossier.period_end  # 2030 <-> 2029
+        try:
+            workflow.ensure_dossier_editable(dossier)
+        except workflow.WorkflowError:
+            self.session.rollback()
+            return
+        self.session.commit()
+
+    @rule(index=dossier_index)
     def register_letter(self, index):
         dossier = self.dossier(index)
         try:
@@ -209,6 +223,10 @@ class WorkflowMachine(RuleBasedStateMachine):
         REACHED["examples"] += 1
         REACHED["with a return"] += any(row[6] == "returned" for row in self.records.values())
         REACHED["with a finished dossier"] += bool(self.finished)
+
+    @invariant()
+    def totals_match_the_history(self):
+        assert_totals_match_history(self.session.connection())
 
     @invariant()
     def history_follows_the_sop_and_nothing_is_lost(self):
