@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import current_app, request, session
 from flask_admin.babel import Translations as AdminTranslations
-from flask_babel import Domain, format_date, format_datetime, format_decimal
+from flask_babel import Domain, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -38,11 +40,32 @@ def fmt_date(value: date | datetime | None) -> str:
     return format_date(value, "d MMMM y")
 
 
+@functools.cache
+def _separators(locale: str) -> dict[int, str]:
+    return {ord(","): get_group_symbol(locale), ord("."): get_decimal_symbol(locale)}
+
+
 def fmt_number(value: int | float | Decimal | None) -> str:
-    """A number with the locale's separators: 1.234,5 in Indonesian."""
+    """A number with the locale's separators and at most two decimals: 1.234,5 in Indonesian.
+
+    The same as Babel's ``format_decimal(value, "#,##0.##")`` (rounding half to even), done
+    with Python's own formatting: pages such as the dashboard format hundreds of numbers.
+    """
     if value is None:
         return ""
-    return format_decimal(value, format="#,##0.##")
+    if isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        number = Decimal(str(value))
+        if not number.is_finite():
+            return format_decimal(value, format="#,##0.##")
+        text = f"{number.quantize(_CENTS, ROUND_HALF_EVEN):,f}".rstrip("0").rstrip(".")
+        if text == "-0":
+            text = "0"
+    return text.translate(_separators(str(get_locale())))
+
+
+_CENTS = Decimal("0.01")
 
 
 _wtforms_domain = Domain(str(TRANSLATIONS), domain="wtforms")

@@ -3,8 +3,8 @@
 The numbers behind the quality dashboard and the SOP evaluation form (Formulir Monitoring dan
 Evaluasi SOP, PermenPAN-RB 35/2012). The finished steps are read from totals of the
 history (``models.summary``), which the workflow keeps in the same transaction as each
-history record; percentiles come exactly from counts of each number of minutes. Dossiers
-open now are counted by the database from its indexes. The number of statements is fixed:
+history record; percentiles come exactly from counts of each number of minutes; dossiers
+are counted per current step in the same way. The number of statements is fixed:
 it does not grow with the number of dossiers or records. No request context inside, except
 the dossier list's column formatter at the end.
 """
@@ -22,7 +22,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    case,
     delete,
     event,
     func,
@@ -34,9 +33,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import (
+    ALL_TIME,
     CYCLE,
-    DOSSIER_STATUSES,
+    FINISHED,
     Dossier,
+    DossierTotal,
     MinutesCount,
     Role,
     Sop,
@@ -114,10 +115,13 @@ class Scope:
         return [Dossier.period_start == self.period[0], Dossier.period_end == self.period[1]]
 
     def totals(self, table) -> list[ColumnElement[bool]]:
-        """The scope on a totals table (``StepTotal`` or ``MinutesCount``)."""
+        """The scope on a totals table. ``MinutesCount`` also holds every count under
+        ``ALL_TIME`` (year 0), which a scope without a year reads instead of every year."""
         conditions = []
         if self.year is not None:
             conditions.append(table.year == self.year)
+        elif table is MinutesCount:
+            conditions += [table.year == ALL_TIME[0], table.half == ALL_TIME[1]]
         if self.half is not None:
             conditions.append(table.half == self.half)
         if self.period is not None:
@@ -281,7 +285,7 @@ class Distribution:
 def _distributions(session: Session, scope: Scope) -> dict[int, Distribution]:
     """Working minutes per step position (and ``CYCLE`` for whole dossiers) in the scope."""
     found: dict[int, Distribution] = defaultdict(Distribution)
-    rows = session.execute(
+    rows = session.connection().execute(
         select(MinutesCount.position, MinutesCount.minutes, MinutesCount.standard_minutes,
                func.sum(MinutesCount.tally))
         .where(*scope.totals(MinutesCount), MinutesCount.tally != 0)
@@ -369,27 +373,34 @@ def _add_open(
     roles: dict[int, Workload],
     people: dict[int, Workload],
 ) -> None:
-    """Open dossiers per current step and role (one GROUP BY, read from an index); each holder
-    of a role has all of that role's open steps waiting (one query for who holds which role)."""
-    late = func.sum(case((Dossier.step_due_at < now, 1), else_=0))
-    counts = (
-        _open_dossiers(
-            select(Dossier.current_step_id, func.count().label("n"), late.label("late")), scope
-        )
-        .group_by(Dossier.current_step_id)
+    """Open dossiers per current step and role, from the totals; overdue ones are the open
+    ones less those not yet due (read from the due-time index: the dossiers not yet due are
+    the few that move, however many are late). Each holder of a role has all of that role's
+    open steps waiting (one query for who holds which role)."""
+    not_due = dict(
+        session.execute(
+            _open_dossiers(select(Dossier.current_step_id, func.count()), scope)
+            .where(Dossier.step_due_at >= now)
+            .group_by(Dossier.current_step_id)
+        ).all()
+    )
+    totals = (
+        select(DossierTotal.step_id, func.sum(DossierTotal.dossiers).label("n"))
+        .where(DossierTotal.step_id != FINISHED, *scope.totals(DossierTotal))
+        .group_by(DossierTotal.step_id)
         .subquery()
     )
-    # Names are joined to the few grouped rows.
     rows = session.execute(
-        select(SopStep.position, Role.id, Role.name, counts.c.n, counts.c.late)
-        .join(SopStep, SopStep.id == counts.c.current_step_id)
+        select(SopStep.id, SopStep.position, Role.id, Role.name, totals.c.n)
+        .join(SopStep, SopStep.id == totals.c.step_id)
         .join(Role, Role.id == SopStep.role_id)
+        .where(totals.c.n != 0)
     )  # fmt: skip
     waiting: dict[int, int] = defaultdict(int)
-    for position, role_id, role, count, overdue in rows:
+    for step_id, position, role_id, role, count in rows:
         step = steps.setdefault(position, StepStats(position))
         step.open += count
-        step.overdue += overdue
+        step.overdue += count - not_due.get(step_id, 0)
         roles.setdefault(role_id, Workload(role)).waiting += count
         waiting[role_id] += count
     holders = session.execute(
@@ -424,15 +435,14 @@ def _overdue(
 
 def _revisions(session: Session, scope: Scope) -> list[tuple[int, int]]:
     """How many dossiers went through 0, 1, 2, … revision rounds (gaps filled with 0)."""
-    # Every status is named so that a year is read from the index led by the status.
-    every = [Dossier.status.in_(DOSSIER_STATUSES)] if scope.year is not None else []
-    counts: dict[int, int] = defaultdict(int)
-    for rounds, count in session.execute(
-        select(Dossier.revision_round, func.count())
-        .where(*every, *scope.window(Dossier.created_at), *scope.in_period())
-        .group_by(Dossier.revision_round)
-    ):
-        counts[rounds] += count
+    counts = dict(
+        session.execute(
+            select(DossierTotal.revision_round, func.sum(DossierTotal.dossiers))
+            .where(*scope.totals(DossierTotal))
+            .group_by(DossierTotal.revision_round)
+            .having(func.sum(DossierTotal.dossiers) != 0)
+        ).all()
+    )
     return [(rounds, counts.get(rounds, 0)) for rounds in range(max(counts, default=-1) + 1)]
 
 
@@ -462,9 +472,10 @@ def periods(session: Session) -> list[tuple[int, int]]:
     return [
         (start, end)
         for start, end in session.execute(
-            select(Dossier.period_start, Dossier.period_end)
-            .distinct()
-            .order_by(Dossier.period_start.desc(), Dossier.period_end.desc())
+            select(DossierTotal.period_start, DossierTotal.period_end)
+            .group_by(DossierTotal.period_start, DossierTotal.period_end)
+            .having(func.sum(DossierTotal.dossiers) != 0)
+            .order_by(DossierTotal.period_start.desc(), DossierTotal.period_end.desc())
         )
     ]
 
@@ -547,23 +558,39 @@ class Totals:
 
     steps: dict[tuple, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     minutes: Counter = field(default_factory=Counter)
+    dossiers: Counter = field(default_factory=Counter)
+
+    def add_dossier(self, step_id: int | None, rounds: int, created_at: datetime,
+                    period: tuple[int, int], sign: int = 1) -> None:  # fmt: skip
+        """A dossier at a step (None: finished) with so many revision rounds."""
+        self.dossiers[(step_id or FINISHED, rounds, *half_year(created_at), *period)] += sign
+
+    def move_dossier(self, dossier: Dossier, step_id: int | None, rounds: int) -> None:
+        """A dossier leaves its current step for another one (None: finished)."""
+        period = (dossier.period_start, dossier.period_end)
+        self.add_dossier(dossier.current_step_id, dossier.revision_round, dossier.created_at,
+                         period, -1)  # fmt: skip
+        self.add_dossier(step_id, rounds, dossier.created_at, period)
 
     def add_step(self, position: int, role_id: int, user_id: int, finished_at: datetime,
                  period: tuple[int, int], minutes: int, standard: int,
                  sign: int = 1) -> None:  # fmt: skip
-        when = (*half_year(finished_at), *period)
-        counts = self.steps[(position, role_id, user_id, *when)]
+        when = half_year(finished_at)
+        counts = self.steps[(position, role_id, user_id, *when, *period)]
         counts[0] += sign
         counts[1] += sign * minutes
-        self.minutes[(position, minutes, standard, *when)] += sign
+        for half in (when, ALL_TIME):
+            self.minutes[(*half, position, minutes, standard, *period)] += sign
 
     def add_cycle(self, finished_at: datetime, period: tuple[int, int], minutes: int,
                   standard: int) -> None:  # fmt: skip
-        self.minutes[(CYCLE, minutes, standard, *half_year(finished_at), *period)] += 1
+        for half in (half_year(finished_at), ALL_TIME):
+            self.minutes[(*half, CYCLE, minutes, standard, *period)] += 1
 
 
 STEP_KEY = ("position", "role_id", "user_id", "year", "half", "period_start", "period_end")
-MINUTES_KEY = ("position", "minutes", "standard_minutes", "year", "half", "period_start",
+DOSSIER_KEY = ("step_id", "revision_round", "year", "half", "period_start", "period_end")
+MINUTES_KEY = ("year", "half", "position", "minutes", "standard_minutes", "period_start",
                "period_end")  # fmt: skip
 
 
@@ -578,6 +605,9 @@ def write_totals(connection: Connection, totals: Totals) -> None:
         (MinutesCount, MINUTES_KEY,
          [dict(zip(MINUTES_KEY, k, strict=True), tally=v)
           for k, v in sorted(totals.minutes.items()) if v]),
+        (DossierTotal, DOSSIER_KEY,
+         [dict(zip(DOSSIER_KEY, k, strict=True), dossiers=v)
+          for k, v in sorted(totals.dossiers.items()) if v]),
     ):  # fmt: skip
         if not rows:
             continue
@@ -599,7 +629,7 @@ def _sop_totals():
 
 
 def history_totals(connection: Connection) -> Totals:
-    """The totals as the history says they are, computed from every StepRecord."""
+    """The totals as the history says they are, computed from every StepRecord and dossier."""
     totals = Totals()
     records = connection.execute(
         select(StepRecord.position, StepRecord.role_id, StepRecord.user_id,
@@ -622,6 +652,12 @@ def history_totals(connection: Connection) -> Totals:
     )  # fmt: skip
     for at, start, end, minutes, standard in cycles:
         totals.add_cycle(at, (start, end), minutes, standard)
+    for step_id, rounds, at, start, end in connection.execute(
+        select(Dossier.current_step_id, Dossier.revision_round, Dossier.created_at,
+               Dossier.period_start, Dossier.period_end)
+        .execution_options(yield_per=10_000)
+    ):  # fmt: skip
+        totals.add_dossier(step_id, rounds, at, (start, end))
     return totals
 
 
@@ -635,30 +671,41 @@ def rebuild_totals(connection: Connection) -> None:
                 .where(StepRecord.dossier_id == Dossier.id).scalar_subquery())
         .execution_options(synchronize_session=False)
     )  # fmt: skip
-    connection.execute(delete(StepTotal))
-    connection.execute(delete(MinutesCount))
+    for model in (StepTotal, MinutesCount, DossierTotal):
+        connection.execute(delete(model))
     write_totals(connection, history_totals(connection))
+
+
+@event.listens_for(Dossier, "after_insert")
+def _count_new_dossier(mapper, connection: Connection, dossier: Dossier) -> None:
+    totals = Totals()
+    totals.add_dossier(dossier.current_step_id, dossier.revision_round, dossier.created_at,
+                       (dossier.period_start, dossier.period_end))  # fmt: skip
+    write_totals(connection, totals)
 
 
 @event.listens_for(Dossier, "after_update")
 def _move_period(mapper, connection: Connection, dossier: Dossier) -> None:
-    """A dossier's IKU period changed (allowed until its content is approved): its finished
-    steps now count under the new period."""
+    """A dossier's IKU period changed (allowed until its content is approved): it and its
+    finished steps now count under the new period."""
     state = inspect(dossier)
     old = []
     for name in ("period_start", "period_end"):
         history = state.attrs[name].history
         old.append(history.deleted[0] if history.deleted else getattr(dossier, name))
-    new = (dossier.period_start, dossier.period_end)
-    if tuple(old) == new:
+    old, new = tuple(old), (dossier.period_start, dossier.period_end)
+    if old == new:
         return
     totals = Totals()
+    step, rounds, created = dossier.current_step_id, dossier.revision_round, dossier.created_at
+    totals.add_dossier(step, rounds, created, old, -1)
+    totals.add_dossier(step, rounds, created, new)
     for position, role_id, user_id, at, minutes, standard in connection.execute(
         select(StepRecord.position, StepRecord.role_id, StepRecord.user_id,
                StepRecord.finished_at, StepRecord.working_minutes, StepRecord.standard_minutes)
         .where(StepRecord.dossier_id == dossier.id)
     ):  # fmt: skip
-        totals.add_step(position, role_id, user_id, at, tuple(old), minutes, standard, -1)
+        totals.add_step(position, role_id, user_id, at, old, minutes, standard, -1)
         totals.add_step(position, role_id, user_id, at, new, minutes, standard)
     write_totals(connection, totals)
 

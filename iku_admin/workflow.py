@@ -466,6 +466,8 @@ def _move(
             period = (dossier.period_start, dossier.period_end)
             totals.add_step(step.position, step.role_id, user.id, now, period, minutes,
                             step.standard_minutes)  # fmt: skip
+            rounds = dossier.revision_round + (action == "return")
+            totals.move_dossier(dossier, target.id if target else None, rounds)
             if target is None:
                 finished.append(dossier)
             result.done.append(dossier.id)

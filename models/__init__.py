@@ -13,17 +13,20 @@ from .dossier import (
 )
 from .people import LoginAttempt, Role, User, user_role
 from .sop import Sop, SopStep
-from .summary import CYCLE, MinutesCount, StepTotal, half_year
+from .summary import ALL_TIME, CYCLE, FINISHED, DossierTotal, MinutesCount, StepTotal, half_year
 from .system import AuditEntry, CalendarDay
 
 __all__ = [
+    "ALL_TIME",
     "CYCLE",
     "DOSSIER_STATUSES",
+    "FINISHED",
     "AppendOnlyError",
     "AuditEntry",
     "Base",
     "CalendarDay",
     "Dossier",
+    "DossierTotal",
     "Indicator",
     "IndicatorTarget",
     "LoginAttempt",

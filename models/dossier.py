@@ -36,19 +36,10 @@ class Dossier(Base):
     __table_args__ = (
         Index("ix_dossier_current_step_id_status", "current_step_id", "status"),
         Index("ix_dossier_status_step_started_at", "status", "step_started_at"),
-        # The dashboard: open dossiers per step and overdue ones, the latest finished ones,
-        # revision rounds and the IKU periods, each read from an index.
-        Index("ix_dossier_status_current_step_id", "status", "current_step_id", "step_due_at"),
+        # The dashboard: the dossiers not yet due, the most overdue ones, the latest
+        # finished ones.
         Index("ix_dossier_status_step_due_at", "status", "step_due_at"),
         Index("ix_dossier_status_finished_at", "status", "finished_at"),
-        Index("ix_dossier_revision_round", "revision_round"),
-        Index("ix_dossier_period_start", "period_start", "period_end"),
-        # ... and the same for the dossiers registered in one year.
-        Index(
-            "ix_dossier_status_created_at",
-            *("status", "created_at", "current_step_id", "step_due_at", "revision_round"),
-            *("period_start", "period_end"),
-        ),
         CheckConstraint("period_end >= period_start", name="period_order"),
         CheckConstraint("status in ('in_progress', 'done')", name="status"),
     )

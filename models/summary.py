@@ -3,7 +3,8 @@
 Written by the workflow in the same transaction as the StepRecords they count, so they can
 never disagree with the committed history (they are not a cache); ``iku_admin.mutu`` can
 rebuild them from the history at any time. Keyed by the half-year, in office time, in which
-a step or a dossier finished, and by the dossier's IKU period: the dashboard's filters.
+a step or a dossier finished (or a dossier was registered), and by the dossier's IKU period:
+the dashboard's filters.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from .base import Base
 
 #: The position under which ``MinutesCount`` counts whole dossiers (cycle times).
 CYCLE = 0
+#: The (year, half) under which ``MinutesCount`` also counts everything, whenever it finished.
+ALL_TIME = (0, 0)
+#: The step id under which ``DossierTotal`` counts finished dossiers.
+FINISHED = 0
 
 
 def half_year(at: datetime) -> tuple[int, int]:
@@ -47,18 +52,34 @@ class MinutesCount(Base):
     minutes against a standard time: exact medians, percentiles and shares within the
     standard from a few thousand rows instead of the whole history.
 
-    The key starts with what the dashboard groups by, so the rows are read in that order;
-    on SQLite the table is the key's B-tree itself (WITHOUT ROWID).
+    The key starts with the half-year, then what the dashboard groups by, so one half-year's
+    rows (or the ``ALL_TIME`` ones) are read in that order; on SQLite the table is the key's
+    B-tree itself (WITHOUT ROWID).
     """
 
     __tablename__ = "minutes_count"
     __table_args__ = {"sqlite_with_rowid": False}
 
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    half: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
     standard_minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_start: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    period_end: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    tally: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DossierTotal(Base):
+    """Dossiers per current step (``FINISHED`` once done), revision rounds, half-year of
+    registration and IKU period: what is open now, without counting the dossier table."""
+
+    __tablename__ = "dossier_total"
+
+    step_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_round: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     half: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     period_start: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     period_end: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    tally: Mapped[int] = mapped_column(Integer, default=0)
+    dossiers: Mapped[int] = mapped_column(Integer, default=0)

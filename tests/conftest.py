@@ -25,6 +25,7 @@ from iku_admin.seed import seed
 from models import (
     Base,
     Dossier,
+    DossierTotal,
     Indicator,
     IndicatorTarget,
     MinutesCount,
@@ -248,8 +249,10 @@ def assert_totals_match_history(connection) -> None:
     expected = mutu.history_totals(connection)
     steps = {tuple(row[:7]): list(row[7:]) for row in connection.execute(select(StepTotal))}
     counts = {tuple(row[:7]): row[7] for row in connection.execute(select(MinutesCount))}
+    dossiers = {tuple(row[:6]): row[6] for row in connection.execute(select(DossierTotal))}
     assert {k: v for k, v in steps.items() if v != [0, 0]} == dict(expected.steps)
-    assert {k: v for k, v in counts.items() if v} == {k: v for k, v in expected.minutes.items()}
+    assert {k: v for k, v in counts.items() if v} == dict(expected.minutes)
+    assert {k: v for k, v in dossiers.items() if v} == dict(expected.dossiers)
     sums = (
         select(func.sum(StepRecord.working_minutes))
         .where(StepRecord.dossier_id == Dossier.id).scalar_subquery()

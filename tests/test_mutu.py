@@ -68,6 +68,7 @@ class History:
             .returning(Dossier.id)
         )  # fmt: skip
         self.versions[dossier_id] = count(1)
+        mutu.rebuild_totals(self.session.connection())  # this dossier bypassed the workflow
         return dossier_id
 
     def records(self, dossier_id, *rows, finished=None) -> None:

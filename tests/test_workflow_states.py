@@ -22,6 +22,7 @@ from iku_admin import workflow
 from models import (
     AuditEntry,
     Dossier,
+    DossierTotal,
     Indicator,
     IndicatorTarget,
     MinutesCount,
@@ -63,8 +64,8 @@ class WorkflowMachine(RuleBasedStateMachine):
     def __init__(self, db) -> None:
         super().__init__()
         self.session = db.session
-        for model in (StepRecord, StepTotal, MinutesCount, IndicatorTarget, Indicator,
-                      StrategicObjective, Dossier, AuditEntry):  # fmt: skip
+        for model in (StepRecord, StepTotal, MinutesCount, DossierTotal, IndicatorTarget,
+                      Indicator, StrategicObjective, Dossier, AuditEntry):  # fmt: skip
             # Core deletes: the append-only guards are for the application, not the test.
             self.session.execute(delete(model.__table__))
         self.session.commit()
@@ -295,7 +296,7 @@ def test_random_actions_never_break_the_workflow(db, people):
             lambda: WorkflowMachine(db),
             settings=settings(
                 max_examples=200,
-                stateful_step_count=6,
+                stateful_step_count=7,
                 deadline=None,
                 database=None,
                 suppress_health_check=[HealthCheck.too_slow],

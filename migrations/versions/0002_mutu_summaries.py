@@ -1,5 +1,5 @@
-"""Totals of the step history for the quality dashboard, dossier cycle minutes, and the
-indexes the dashboard reads from.
+"""Totals of the step history and of the dossiers for the quality dashboard, dossier cycle
+minutes, and the indexes the dashboard reads from.
 
 The totals are filled from the existing history (``iku_admin.mutu.rebuild_totals``), keyed
 by half-year in the office time zone the app is configured with (IKU_TIMEZONE).
@@ -23,16 +23,26 @@ depends_on = None
 
 
 def upgrade():
-    op.create_table('minutes_count',
-    sa.Column('position', sa.SmallInteger(), nullable=False),
-    sa.Column('minutes', sa.Integer(), nullable=False),
-    sa.Column('standard_minutes', sa.Integer(), nullable=False),
+    op.create_table('dossier_total',
+    sa.Column('step_id', sa.Integer(), nullable=False),
+    sa.Column('revision_round', sa.SmallInteger(), nullable=False),
     sa.Column('year', sa.SmallInteger(), nullable=False),
     sa.Column('half', sa.SmallInteger(), nullable=False),
     sa.Column('period_start', sa.SmallInteger(), nullable=False),
     sa.Column('period_end', sa.SmallInteger(), nullable=False),
+    sa.Column('dossiers', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('step_id', 'revision_round', 'year', 'half', 'period_start', 'period_end', name=op.f('pk_dossier_total'))
+    )
+    op.create_table('minutes_count',
+    sa.Column('year', sa.SmallInteger(), nullable=False),
+    sa.Column('half', sa.SmallInteger(), nullable=False),
+    sa.Column('position', sa.SmallInteger(), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('standard_minutes', sa.Integer(), nullable=False),
+    sa.Column('period_start', sa.SmallInteger(), nullable=False),
+    sa.Column('period_end', sa.SmallInteger(), nullable=False),
     sa.Column('tally', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('position', 'minutes', 'standard_minutes', 'year', 'half', 'period_start', 'period_end', name=op.f('pk_minutes_count')),
+    sa.PrimaryKeyConstraint('year', 'half', 'position', 'minutes', 'standard_minutes', 'period_start', 'period_end', name=op.f('pk_minutes_count')),
     sqlite_with_rowid=False
     )
     op.create_table('step_total',
@@ -50,10 +60,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('position', 'role_id', 'user_id', 'year', 'half', 'period_start', 'period_end', name=op.f('pk_step_total'))
     )
     op.add_column('dossier', sa.Column('cycle_minutes', sa.Integer(), nullable=True))
-    op.create_index('ix_dossier_status_created_at', 'dossier', ['status', 'created_at', 'current_step_id', 'step_due_at', 'revision_round', 'period_start', 'period_end'], unique=False)
-    op.create_index('ix_dossier_period_start', 'dossier', ['period_start', 'period_end'], unique=False)
-    op.create_index('ix_dossier_revision_round', 'dossier', ['revision_round'], unique=False)
-    op.create_index('ix_dossier_status_current_step_id', 'dossier', ['status', 'current_step_id', 'step_due_at'], unique=False)
     op.create_index('ix_dossier_status_finished_at', 'dossier', ['status', 'finished_at'], unique=False)
     op.create_index('ix_dossier_status_step_due_at', 'dossier', ['status', 'step_due_at'], unique=False)
     # Fill the totals from the history already recorded.
@@ -65,12 +71,9 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_dossier_status_step_due_at', table_name='dossier')
     op.drop_index('ix_dossier_status_finished_at', table_name='dossier')
-    op.drop_index('ix_dossier_status_current_step_id', table_name='dossier')
-    op.drop_index('ix_dossier_revision_round', table_name='dossier')
-    op.drop_index('ix_dossier_period_start', table_name='dossier')
-    op.drop_index('ix_dossier_status_created_at', table_name='dossier')
     # SQLite 3.35 and newer drop a column in place (no copy of the table).
     op.drop_column('dossier', 'cycle_minutes')
 
     op.drop_table('step_total')
     op.drop_table('minutes_count')
+    op.drop_table('dossier_total')
