@@ -8,8 +8,6 @@ import zipfile
 from decimal import Decimal
 
 import pytest
-
-pytestmark = pytest.mark.usefixtures("english")  # wording checked against the msgids
 from conftest import login, make_dossier, post
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
@@ -18,6 +16,8 @@ from iku_admin import iku_excel, workflow
 from iku_admin.iku_excel import ImportRefused, parse_number, parse_rows, template_headers
 from models import Dossier, Indicator, IndicatorTarget, StrategicObjective
 from models.validation import INDICATOR_UNITS
+
+pytestmark = pytest.mark.usefixtures("english")  # wording checked against the msgids
 
 YEARS = list(range(2026, 2031))
 
