@@ -4,9 +4,17 @@ workers on one database, then a consistency check of every dossier's history.
     python bench/load.py --database-url postgresql://postgres@127.0.0.1:5432/iku_load \
         --clients 20 --seconds 60 --workers 3
 
+``--hosts 2`` starts two separate gunicorn masters (what two hosts behind a load balancer
+would run), each with ``--workers`` workers and the same SECRET_KEY and DATABASE_URL. Every
+simulated person stays on one host; the copies of each role are spread over the hosts, so the
+same dossier is moved from different hosts at the same time. Before the load, a login form
+opened on one host is posted to another and the session is used on the first; after it,
+failed logins spread over the hosts must block the next login on any host.
+
 The database is emptied and rebuilt from the migrations. Traffic goes to 127.0.0.1 only; every
 loop is bounded by the deadline. Prints the counts and exits non-zero on any 5xx, lost or
-duplicated history record, or a dossier whose history does not lead to its current step.
+duplicated history record, a dossier whose history does not lead to its current step, a
+dossier version moved twice, or a failed session or throttling check.
 """
 
 from __future__ import annotations
@@ -25,14 +33,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import Counter
+from collections import Counter, defaultdict
 from http.cookiejar import CookieJar
+from itertools import combinations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PASSWORD = "load-test-password"
+SECRET_KEY = "load-test-secret"  # the same on every host
 PEOPLE = {  # username -> role
     "kadis": "kepala_dinas",
     "sekretaris": "sekretaris",
@@ -94,8 +104,10 @@ def prepare(url: str, dossiers: int) -> None:
 class Client:
     """One person in a browser: cookies, CSRF tokens from the pages, counted responses."""
 
-    def __init__(self, base: str, username: str, stats: Counter, lock: threading.Lock):
+    def __init__(self, base: str, username: str, stats: Counter, lock: threading.Lock,
+                 host: int = 1, attempts: list | None = None):  # fmt: skip
         self.base, self.username, self.stats, self.lock = base, username, stats, lock
+        self.host, self.attempts = host, attempts if attempts is not None else []
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirect()
         )
@@ -111,8 +123,10 @@ class Client:
             status, text = 599, str(error)
         with self.lock:
             self.stats[status // 100 * 100 if status < 599 else 599] += 1
+            self.stats[f"host {self.host}: requests"] += 1
             if status >= 500:
                 self.stats["errors:" + path.split("?")[0]] += 1
+                self.stats[f"host {self.host}: 5xx"] += 1
         return status, text
 
     @staticmethod
@@ -138,9 +152,14 @@ class Client:
         fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
         fields["note"] = "Perlu perbaikan format" if fields.get("action") == "return" else ""
         fields = {k: html.unescape(v) for k, v in fields.items()}
-        self.request(html.unescape(action), fields)
+        start = time.monotonic()
+        status, _page = self.request(html.unescape(action), fields)
         with self.lock:
             self.stats["transitions tried"] += 1
+            self.stats[f"host {self.host}: transitions moved"] += status == 303
+            self.attempts.append(
+                (dossier_id, fields.get("version"), self.host, status, start, time.monotonic())
+            )
 
     def edit(self, dossier_id: int) -> None:
         """Staf fills in the outgoing letter (needed at step 9) through the edit form."""
@@ -166,14 +185,20 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def run_clients(base: str, clients: int, seconds: float, dossiers: int) -> Counter:
+def run_clients(
+    bases: list[str], clients: int, seconds: float, dossiers: int
+) -> tuple[Counter, list]:
     stats: Counter = Counter()
+    attempts: list = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
     names = list(PEOPLE)
 
     def person(n: int) -> None:
-        client = Client(base, names[n % len(names)], stats, lock)
+        # Person n is names[n % 6] on a host that shifts with every round of names, so each
+        # role's copies are on different hosts (with 2 hosts, from 12 clients on).
+        host = (n % len(names) + n // len(names)) % len(bases)
+        client = Client(bases[host], names[n % len(names)], stats, lock, host + 1, attempts)
         client.login()
         rng = random.Random(n)
         while time.monotonic() < deadline:
@@ -191,7 +216,85 @@ def run_clients(base: str, clients: int, seconds: float, dossiers: int) -> Count
         thread.start()
     for thread in threads:
         thread.join(timeout=seconds + 120)
-    return stats
+    return stats, attempts
+
+
+def races(attempts: list) -> Counter:
+    """Transitions posted on the same dossier version: from several hosts, with requests
+    overlapping in time, and versions that more than one request moved (must be none)."""
+    groups = defaultdict(list)
+    for dossier_id, version, host, status, start, end in attempts:
+        groups[dossier_id, version].append((host, status, start, end))
+    counts: Counter = Counter()
+    for tries in groups.values():
+        counts["moved twice"] += sum(status == 303 for _host, status, *_times in tries) > 1
+        if len({host for host, *_rest in tries}) > 1:
+            counts["from several hosts"] += 1
+            counts["at the same time"] += any(
+                a[0] != b[0] and a[2] < b[3] and b[2] < a[3] for a, b in combinations(tries, 2)
+            )
+    return counts
+
+
+def check_sessions(bases: list[str]) -> bool:
+    """A login form opened on the first host is posted to the last one, and the session made
+    there is used on the first: CSRF token and session cookie are signed with the shared
+    SECRET_KEY, and the cookie jar (like a browser) ignores the port."""
+    client = Client(bases[0], "kadis", Counter(), threading.Lock())
+    _status, page = client.request("/login")
+    client.base = bases[-1]
+    posted, _page = client.request(
+        "/login", {"username": "kadis", "password": PASSWORD, "csrf_token": client.token(page)}
+    )
+    client.base = bases[0]
+    status, _page = client.request("/admin/")
+    return posted == 302 and status == 200
+
+
+def check_throttle(bases: list[str]) -> bool:
+    """MAX_FAILURES wrong passwords spread over the hosts refuse the right one on the next
+    host: failures are counted in the database, not per process. Run it last: it blocks
+    logins from 127.0.0.1 for the next 15 minutes."""
+    from iku_admin.auth import MAX_FAILURES
+
+    client = Client(bases[0], "kadis", Counter(), threading.Lock())
+    statuses = []
+    for n in range(MAX_FAILURES + 1):
+        client.base = bases[n % len(bases)]
+        _status, page = client.request("/login")
+        password = PASSWORD if n == MAX_FAILURES else "wrong-" + PASSWORD
+        form = {"username": "kadis", "password": password, "csrf_token": client.token(page)}
+        statuses.append(client.request("/login", form)[0])
+    return statuses == [401] * MAX_FAILURES + [429]
+
+
+def watch_connections(url: str, stop: threading.Event, seen: list[int]) -> None:
+    """Twice a second: the connections to this database (other than this one)."""
+    from sqlalchemy import create_engine, text
+
+    from iku_admin.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    with engine.connect() as connection:
+        while not stop.wait(0.5):
+            seen.append(connection.scalar(query))
+    engine.dispose()
+
+
+def start_host(url: str, workers: int, secret: str) -> tuple[subprocess.Popen, str]:
+    """One gunicorn master with its workers on a free port: what one host would run."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secret}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+         f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    return server, f"http://127.0.0.1:{port}"
 
 
 def check_histories(url: str) -> dict[str, int]:
@@ -240,44 +343,67 @@ def main() -> int:
         "LOAD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/iku_load"))  # fmt: skip
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers per host")
+    parser.add_argument("--hosts", type=int, default=1, help="separate gunicorn masters")
     parser.add_argument("--dossiers", type=int, default=30)
     args = parser.parse_args()
 
     prepare(args.database_url, args.dossiers)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": "load-test-secret"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )  # fmt: skip
+    servers = [start_host(args.database_url, args.workers, SECRET_KEY) for _ in range(args.hosts)]
+    bases = [base for _server, base in servers]
+    connections: list[int] = []
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=watch_connections, args=(args.database_url, stop, connections)
+    )
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/login", timeout=5)
-                break
-            except OSError:  # not listening yet
-                time.sleep(0.3)
+        for base in bases:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(base + "/login", timeout=5)
+                    break
+                except OSError:  # not listening yet
+                    time.sleep(0.3)
+        sessions_ok = check_sessions(bases)
+        if args.database_url.startswith("postgres"):
+            watcher.start()
         started = time.monotonic()
-        stats = run_clients(base, args.clients, args.seconds, args.dossiers)
+        stats, attempts = run_clients(bases, args.clients, args.seconds, args.dossiers)
         elapsed = time.monotonic() - started
+        stop.set()
+        throttle_ok = check_throttle(bases)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop.set()
+        for server, _base in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+        for server, _base in servers:
+            server.wait(timeout=30)
+    if watcher.is_alive():
+        watcher.join()
     history = check_histories(args.database_url)
+    contested = races(attempts)
     requests = sum(v for k, v in stats.items() if isinstance(k, int))
-    print(f"clients {args.clients}, workers {args.workers}, {elapsed:.0f} s, "
-          f"{requests} requests ({requests / elapsed:.0f}/s)")  # fmt: skip
+    print(f"clients {args.clients}, hosts {args.hosts}, workers {args.workers} per host, "
+          f"{elapsed:.0f} s, {requests} requests ({requests / elapsed:.0f}/s)")  # fmt: skip
     for key in sorted(stats, key=str):
         print(f"  {key}: {stats[key]}")
     print(f"  5xx responses: {stats[500] + stats[599]}")
-    print(f"  history records: {history['history records']}")
+    if connections:
+        print(f"  database connections: at most {max(connections)}")
+    if args.hosts > 1:
+        print(f"  dossier versions posted from several hosts: {contested['from several hosts']} "
+              f"({contested['at the same time']} with overlapping requests)")  # fmt: skip
+    print(f"  dossier versions moved more than once: {contested['moved twice']}")
+    across = "hosts" if args.hosts > 1 else "workers"
+    print(f"  login and session across {across}: {'ok' if sessions_ok else 'FAILED'}")
+    print(f"  login throttling across {across}: {'ok' if throttle_ok else 'FAILED'}")
+    moved = sum(v for k, v in stats.items() if str(k).endswith("transitions moved"))
+    print(f"  history records: {history['history records']} (transitions answered 303: {moved})")
     print(f"  dossiers done: {history['dossiers done']}")
     print(f"  lost or duplicated history / inconsistent dossiers: "
           f"{history['inconsistent dossiers']}")  # fmt: skip
-    failed = stats[500] + stats[599] + history["inconsistent dossiers"]
+    failed = stats[500] + stats[599] + history["inconsistent dossiers"] + contested["moved twice"]
+    failed += (not sessions_ok) + (not throttle_ok) + (moved != history["history records"])
     return 1 if failed else 0
 
 

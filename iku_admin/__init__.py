@@ -13,6 +13,7 @@ from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import models.base
 
@@ -35,6 +36,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
     _refuse_insecure_start(app)
+    if app.config["IKU_PROXIES"]:
+        # The client's address (login throttling, audit) and scheme as the proxy saw them.
+        proxies = app.config["IKU_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     models.base.LOCAL_TZ = ZoneInfo(app.config["IKU_TIMEZONE"])
     os.makedirs(app.instance_path, exist_ok=True)
 

@@ -47,6 +47,9 @@ def from_environment() -> dict:
             "IKU_GOVERNMENT", "Pemerintah Kabupaten Tanjung Jabung Barat"
         ),
         "IKU_PLACE": os.environ.get("IKU_PLACE", "Kuala Tungkal"),
+        # Reverse proxies / load balancers in front of the app whose X-Forwarded-For and
+        # X-Forwarded-Proto headers are trusted (0: none, the client connects directly).
+        "IKU_PROXIES": int(os.environ.get("IKU_PROXIES", "0")),
         "IKU_PASSWORD_METHOD": "scrypt",
         "WTF_CSRF_TIME_LIMIT": None,
         "FLASK_ADMIN_SWATCH": "default",
