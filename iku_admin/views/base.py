@@ -14,7 +14,7 @@ from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
 from flask_babel import pgettext
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, inspect, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
@@ -79,6 +79,10 @@ EXPORT_FORMATTERS = {
     ),
     date: lambda view, value, name=None: value.isoformat(),
 }
+
+
+class ExportRow(dict):
+    """One exported row's cells, formatted while its batch was read."""
 
 
 class TranslatedForm(BaseForm):
@@ -270,11 +274,102 @@ class GuardedModelView(ModelView):
             abort(404)
         return model
 
+    # --- exports: keyset-paged batches, each read in a short transaction of its own -------
+
+    export_batch_size = 1000
+
+    def _export_data(self):
+        """The list's rows (its search, filters and order; ``export_max_rows`` at most), read
+        ``export_batch_size`` at a time after the previous batch's last sort key, never all
+        at once and never through a cursor left open while the download runs."""
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        sort_column = sort[0] if sort else None
+        count, query = self.get_list(
+            0, sort_column, args.sort_desc, args.search, args.filters, execute=False, page_size=0
+        )
+        query, keys = self._export_keys(query.order_by(None), sort_column, args.sort_desc)
+        return count, self._export_batches(query, keys)
+
+    def _export_keys(self, query, sort_column, sort_desc):
+        """The list's order as ``[(expression, descending)]``, ties broken by primary key."""
+        if sort_column is None:
+            order = list(self._get_default_order())
+        elif sort_column in self._sortable_columns:
+            fields = self._sortable_columns[sort_column]
+            paths = self._sortable_joins.get(sort_column)
+            if not isinstance(fields, list):
+                fields, paths = [fields], [paths]
+            order = [(field, path, sort_desc) for field, path in zip(fields, paths, strict=True)]
+        else:
+            order = []  # Flask-Admin leaves such a list unsorted
+        keys = []
+        for field, path, descending in order:
+            query, _joins, alias = self._apply_path_joins(query, {}, path, inner_join=False)
+            keys.append((field if alias is None else getattr(alias, field.key), descending))
+        for column in inspect(self.model).primary_key:
+            if not any(key.compare(column) for key, _descending in keys):
+                keys.append((column, False))
+        return query, keys
+
+    def _export_batches(self, query, keys):
+        """Yield the rows batch by batch; each batch is read, formatted into ``ExportRow``s
+        and its transaction ended before its rows are handed on."""
+        nulls_high = db.session.get_bind().dialect.name in {"postgresql", "oracle"}
+        query = query.add_columns(*(key for key, _descending in keys)).order_by(
+            *(key.desc() if descending else key.asc() for key, descending in keys)
+        )
+        left = self.export_max_rows or float("inf")
+        last = None
+        while left > 0:
+            size = min(self.export_batch_size, left)
+            page = query if last is None else query.filter(_after(keys, last, nulls_high))
+            # The stream runs after the view's session was removed: read in the current one,
+            # and end its transaction before the rows go out (none stays open while the client
+            # downloads, nor after it stops; the session keeps nothing of the batch).
+            batch, last = self._export_batch(page.with_session(db.session()).limit(size))
+            db.session.rollback()
+            yield from batch
+            if len(batch) < size:
+                return
+            left -= size
+
+    def _export_batch(self, query) -> tuple[list[ExportRow], tuple | None]:
+        """One batch's formatted rows, and its last row's sort key."""
+        rows = query.all()
+        names = [name for name, _label in self._export_columns]
+        batch = [
+            ExportRow((n, self.get_export_value(model, n)) for n in names) for model, *_ in rows
+        ]
+        return batch, tuple(rows[-1][1:]) if rows else None
+
     def get_export_value(self, model, name):
+        if isinstance(model, ExportRow):
+            return model[name]
         value = super().get_export_value(model, name)
         if not isinstance(value, int | float | Decimal):
             value = str(value)  # related records and lazy labels: neutralise their text too
         return neutralise_cell(value)
+
+
+def _after(keys, last: tuple, nulls_high: bool):
+    """Rows after ``last`` in the order of ``keys``; NULLs sort where the database puts them
+    (PostgreSQL above every value, SQLite below)."""
+    clauses, ties = [], []
+    for (key, descending), value in zip(keys, last, strict=True):
+        nulls_after = nulls_high != descending
+        if value is None:
+            after = None if nulls_after else key.is_not(None)
+            tie = key.is_(None)
+        else:
+            after = key < value if descending else key > value
+            if nulls_after:
+                after = or_(after, key.is_(None))
+            tie = key == value
+        if after is not None:
+            clauses.append(and_(*ties, after))
+        ties.append(tie)
+    return or_(*clauses)
 
 
 class GuardedIndexView(AdminIndexView):
