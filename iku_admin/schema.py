@@ -17,6 +17,6 @@ def drop_everything(url: str) -> None:
                 conn.execute(text("CREATE SCHEMA public"))
             else:
                 for table in inspect(conn).get_table_names():
-                    conn.execute(text(f'DROP TABLE "{table}"'))
+                    conn.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
     finally:
         engine.dispose()

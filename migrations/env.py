@@ -10,6 +10,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from models.search import autogenerate_options
+
 config = context.config
 if config.config_file_name and not config.attributes.get("skip_logging"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -24,6 +26,7 @@ def _options(connection_or_url) -> dict:
         "target_metadata": target_metadata,
         "compare_type": True,
         "render_as_batch": db.engine.dialect.name == "sqlite",
+        **autogenerate_options(db.engine.dialect.name),
         **current_app.extensions["migrate"].configure_args,
     }
 

@@ -1,5 +1,6 @@
 """IKU Admin's domain model: plain SQLAlchemy 2, importable without Flask."""
 
+from . import search  # noqa: F401  (indexes on dossier)
 from .base import Base, UTCDateTime, utcnow
 from .dossier import (
     DOSSIER_STATUSES,

@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 from iku_admin.extensions import db as _db
 from iku_admin.seed import seed
 from models import Base
+from models.search import autogenerate_options
 
 
 def script_directory(app) -> ScriptDirectory:
@@ -24,7 +25,8 @@ def test_one_head(app):
 
 def test_models_and_migrations_agree(app):
     with _db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, **autogenerate_options(conn.dialect.name)}
+        context = MigrationContext.configure(conn, opts=opts)
         assert compare_metadata(context, Base.metadata) == []
 
 

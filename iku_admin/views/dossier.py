@@ -10,10 +10,12 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import func
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
 from models import Dossier, Indicator, StepRecord, StrategicObjective
+from models import search as search_index
 
 from .. import mutu, workflow
 from ..extensions import db
@@ -92,6 +94,28 @@ class DossierView(GuardedModelView):
 
     def get_query(self):
         return super().get_query().options(joinedload(Dossier.current_step))
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Flask-Admin's search. PostgreSQL's trigram indexes serve its ILIKE as it is; SQLite
+        finds plain words in the FTS table and counts from it (models/search.py)."""
+        fts_query, like_words = search_index.split_search(search)
+        if fts_query and db.session.get_bind().dialect.name == "sqlite":
+            query = query.filter(Dossier.id.in_(search_index.fts_matches(fts_query)))
+            if count_query is not None:
+                count_query = (
+                    db.session.query(func.count("*"))
+                    .select_from(search_index.FTS)
+                    .filter(search_index.fts_match(fts_query))
+                )
+                if like_words:
+                    count_query = search_index.dossier_rows(count_query)
+            search = like_words
+        return super()._apply_search(query, count_query, joins, count_joins, search)
+
+    def _apply_filters(self, query, count_query, joins, count_joins, filters):
+        if count_query is not None:
+            count_query = search_index.dossier_rows(count_query)
+        return super()._apply_filters(query, count_query, joins, count_joins, filters)
 
     # --- create / edit ------------------------------------------------------------------------
 
