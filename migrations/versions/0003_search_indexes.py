@@ -7,7 +7,7 @@ columns, its content read from dossier and kept in step by triggers. Needs SQLit
 
 Revision ID: 0003_search_indexes
 Revises: 0002_mutu_summaries
-Create Date: 2026-11-29 10:00:00
+Create Date: 2026-11-28 10:00:00
 
 """
 from alembic import op
