@@ -9,7 +9,7 @@ the SQL statements of every page, fills up to N dossiers, and then, in the same 
 after a warm-up, measures each page with the Flask test client (median and 95th percentile of
 the time around the call, SQL statements) interleaved with a bare Flask-Admin ModelView over
 the same table. It ends with a Markdown table: each page as a ratio to the bare list, against
-the targets of issue 8.
+the targets in bench/README.md.
 """
 
 from __future__ import annotations

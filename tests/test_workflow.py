@@ -1,8 +1,9 @@
-"""The workflow rules of issue 3, one test (or more) per rule, called without a request."""
+"""The workflow rules, one test (or more) per rule, called without a request."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import fill_iku, login, make_dossier, make_user, post
@@ -10,7 +11,15 @@ from flask_babel import force_locale
 from sqlalchemy import delete, func, select
 
 from iku_admin import workflow
-from models import AppendOnlyError, Dossier, Indicator, IndicatorTarget, StepRecord, utcnow
+from models import (
+    AppendOnlyError,
+    CalendarDay,
+    Dossier,
+    Indicator,
+    IndicatorTarget,
+    StepRecord,
+    utcnow,
+)
 
 # Who does each step of the seeded SOP (keys of the ``people`` fixture).
 ACTORS = {1: "kadis", 2: "sekretaris", 3: "timsakip", 4: "staf", 5: "sekretaris",
@@ -378,6 +387,50 @@ def test_working_minutes_are_counted_on_the_calendar(db, people):
     record = workflow.complete(dossier, people["kadis"])
     assert 4 * 450 <= record.working_minutes <= 6 * 450
     assert not record.on_time
+
+
+def test_stored_minutes_across_friday_break_weekend_cuti_bersama_and_holiday(
+    db, people, monkeypatch
+):
+    """The workflow stores, per step, the working minutes counted by hand on the office
+    calendar: Monday 16 February 2026 is a configured cuti bersama, Tuesday 17 February
+    Imlek (a national holiday from the holidays package)."""
+    wib = ZoneInfo("Asia/Jakarta")
+
+    def at(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(date(2026, 2, day), time(hour, minute), tzinfo=wib)
+
+    db.session.add(CalendarDay(day=date(2026, 2, 16), kind="off", description="Cuti bersama"))
+    db.session.commit()
+    clock = [at(12, 9)]  # Thursday 09:00
+    monkeypatch.setattr(workflow, "utcnow", lambda: clock[0])
+    dossier = fill_iku(make_dossier())
+    steps = [
+        # when finished, hand-calculated working minutes, within the standard
+        (at(12, 9, 10), 10, True),  # 1 (10): Thu 09:00-09:10
+        (at(12, 13, 30), 170 + 30, False),  # 2 (20): Thu to 12:00, lunch, 13:00-13:30
+        # 3 (450): Thu 13:30-16:00, Fri 07:30-11:30, Friday break to 13:00, 13:00-14:00
+        (at(13, 14), 150 + 240 + 60, True),
+        # 4 (450): Fri 14:00-16:30; Sat, Sun, Mon (cuti bersama), Tue (Imlek) 0;
+        # Wed 07:30-10:00
+        (at(18, 10), 150 + 150, True),
+        (at(18, 10, 30), 30, True),  # 5 (30): Wed 10:00-10:30
+    ]
+    due_after = {}
+    for finished, _minutes, _within in steps:
+        clock[0] = finished
+        step = dossier.current_step
+        act = workflow.approve if step.kind == "review" else workflow.complete
+        act(dossier, people[ACTORS[step.position]])
+        due_after[step.position] = dossier.step_due_at
+    records = records_of(db, dossier)
+    assert [r.position for r in records] == [1, 2, 3, 4, 5]
+    assert [r.working_minutes for r in records] == [m for _f, m, _w in steps]
+    assert [r.on_time for r in records] == [w for _f, _m, w in steps]
+    assert [r.finished_at for r in records] == [f for f, _m, _w in steps]
+    # Step 4 became current Friday 14:00 with 450 minutes: 150 on Friday, none until
+    # Wednesday, then 07:30-12:00 (270) and 13:00-13:30 (30).
+    assert due_after[3] == at(18, 13, 30)
 
 
 def test_a_full_run_writes_one_record_per_transition_in_order(db, people):
