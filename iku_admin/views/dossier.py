@@ -59,7 +59,7 @@ class DossierView(GuardedModelView):
                           "letter_sender", "letter_subject", "outgoing_agenda_number",
                           "created_at", "finished_at"]  # fmt: skip
     column_default_sort = ("id", True)
-    column_searchable_list = ["title", "letter_number", "letter_subject", "letter_sender"]
+    column_searchable_list = list(search_index.SEARCHED)  # the columns the indexes cover
     column_filters = ["current_step.position", "status", "period_start", "period_end",
                       "letter_date"]  # fmt: skip
     column_sortable_list = ["id", "title", "period_start", "status", "revision_round",
