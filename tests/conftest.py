@@ -63,13 +63,14 @@ def make_app(db_url: str, **overrides) -> Flask:
     }
     app = create_app(config)
 
-    @app.before_request
     def forget_cached_user():
         # Tests keep one app context open, which requests then share; Flask-Login caches the
-        # user in it. A real request starts without that cache, so drop it here.
+        # user in it. A real request starts without that cache, so drop it here, before any
+        # other hook (the app's login check) can see the previous request's user.
         g.pop("_login_user", None)
         g.pop("_flask_babel", None)  # and Flask-Babel caches the locale there
 
+    app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_user)
     return app
 
 
