@@ -9,7 +9,7 @@ would run), each with ``--workers`` workers and the same SECRET_KEY and DATABASE
 simulated person stays on one host; the copies of each role are spread over the hosts, so the
 same dossier is moved from different hosts at the same time. Before the load, a login form
 opened on one host is posted to another and the session is used on the first; after it,
-failed logins spread over the hosts must block the next login on any host.
+failed logins for one user spread over the hosts must block that user's next login on any host.
 
 The database is emptied and rebuilt from the migrations. Traffic goes to 127.0.0.1 only; every
 loop is bounded by the deadline. Prints the counts and exits non-zero on any 5xx, lost or
@@ -252,20 +252,21 @@ def check_sessions(bases: list[str]) -> bool:
 
 
 def check_throttle(bases: list[str]) -> bool:
-    """MAX_FAILURES wrong passwords spread over the hosts refuse the right one on the next
-    host: failures are counted in the database, not per process. Run it last: it blocks
-    logins from 127.0.0.1 for the next 15 minutes."""
-    from iku_admin.auth import MAX_FAILURES
+    """IKU_LOGIN_FAILURES wrong passwords for one username from one address, spread over the
+    hosts, refuse the right one on the next host: failures are counted in the database, not
+    per process. Run it last: it blocks kadis from 127.0.0.1 for the next 15 minutes."""
+    from iku_admin.config import from_environment
 
+    limit = from_environment()["IKU_LOGIN_FAILURES"]  # what the hosts read too
     client = Client(bases[0], "kadis", Counter(), threading.Lock())
     statuses = []
-    for n in range(MAX_FAILURES + 1):
+    for n in range(limit + 1):
         client.base = bases[n % len(bases)]
         _status, page = client.request("/login")
-        password = PASSWORD if n == MAX_FAILURES else "wrong-" + PASSWORD
+        password = PASSWORD if n == limit else "wrong-" + PASSWORD
         form = {"username": "kadis", "password": password, "csrf_token": client.token(page)}
         statuses.append(client.request("/login", form)[0])
-    return statuses == [401] * MAX_FAILURES + [429]
+    return statuses == [401] * limit + [429]
 
 
 def watch_connections(url: str, stop: threading.Event, seen: list[int]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import LoginAttempt, User, utcnow
+from models.people import check_password
 from models.validation import N_
 
 Level = Literal["read", "write"]
@@ -96,46 +97,74 @@ def matrix_markdown() -> str:
     return "\n".join([header, rule, *rows])
 
 
-# --- Login throttling: counted in the database so it holds across app processes. ---
+# --- Login and sessions: counted and versioned in the database, so they hold across every
+# app process and host. ---
 
-MAX_FAILURES = 5
 THROTTLE_WINDOW = timedelta(minutes=15)
 
 
-def _failures_since_success(session: Session, column, value: str, since: datetime) -> int:
-    last_success = session.scalar(
-        select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.success)
-    )
-    start = max(since, last_success) if last_success else since
+class LoginThrottled(Exception):
+    """Too many failed logins: refused before the password is checked."""
+
+
+def _failures(session: Session, since: datetime, *where) -> int:
     return session.scalar(
         select(func.count())
         .select_from(LoginAttempt)
-        .where(column == value, ~LoginAttempt.success, LoginAttempt.at > start)
+        .where(*where, ~LoginAttempt.success, LoginAttempt.at > since)
     )
 
 
-def login_blocked(session: Session, username: str, address: str) -> bool:
-    """Whether further logins for this username or from this address are refused now."""
+def _throttled(
+    session: Session, username: str, address: str, max_failures: int, max_address_failures: int
+) -> bool:
+    """Whether the failures recorded so far (this attempt's included) exceed either limit:
+    ``max_failures`` for this username from this address since its last success, and
+    ``max_address_failures`` from this address for all usernames together."""
     since = utcnow() - THROTTLE_WINDOW
+    pair = (LoginAttempt.username == username, LoginAttempt.address == address)
+    last_success = session.scalar(
+        select(func.max(LoginAttempt.at)).where(*pair, LoginAttempt.success)
+    )
     return (
-        _failures_since_success(session, LoginAttempt.username, username, since) >= MAX_FAILURES
-        or _failures_since_success(session, LoginAttempt.address, address, since) >= MAX_FAILURES
+        _failures(session, max(since, last_success or since), *pair) > max_failures
+        or _failures(session, since, LoginAttempt.address == address) > max_address_failures
     )
 
 
-def authenticate(session: Session, username: str, password: str, address: str) -> User | None:
-    """Check a login and record the attempt; None when refused (for whatever reason).
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    address: str,
+    max_failures: int,
+    max_address_failures: int,
+) -> User | None:
+    """Check a login and record the attempt; None when refused, LoginThrottled when the
+    password was not even checked.
 
-    The caller shows one message for every refusal so that nobody learns which usernames
-    exist. Throttled attempts are refused before the password is even checked.
+    The caller shows one message for a wrong password, an unknown user and an inactive one,
+    which all cost the same hash check, so that nobody learns which usernames exist.
+
+    The attempt is recorded as a failure and committed *before* the failures are counted:
+    of any number of parallel attempts, each counts every attempt committed before its
+    count, itself included, so the last of them to count sees them all, and no more than
+    ``max_failures`` passwords of a username are checked from an address between successes
+    in a window, on any number of processes (fewer when many arrive at once).
     """
     username = username.strip()[:50]
     address = (address or "unknown")[:64]
-    user = session.scalar(select(User).where(User.username == username))
-    ok = bool(user and user.active and user.check_password(password))
-    session.add(LoginAttempt(username=username, address=address, success=ok))
+    attempt = LoginAttempt(username=username, address=address, success=False)
+    session.add(attempt)
     session.commit()
-    return user if ok else None
+    if _throttled(session, username, address, max_failures, max_address_failures):
+        raise LoginThrottled
+    user = session.scalar(select(User).where(User.username == username))
+    if not check_password(user, password):
+        return None
+    attempt.success = True
+    session.commit()
+    return user
 
 
 def password_error(password: str, username: str) -> str | None:

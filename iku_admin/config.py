@@ -50,7 +50,10 @@ def from_environment() -> dict:
         # Reverse proxies / load balancers in front of the app whose X-Forwarded-For and
         # X-Forwarded-Proto headers are trusted (0: none, the client connects directly).
         "IKU_PROXIES": int(os.environ.get("IKU_PROXIES", "0")),
-        "IKU_PASSWORD_METHOD": "scrypt",
+        # Login throttling (iku_admin.auth): failed logins within 15 minutes allowed for one
+        # username from one address, and from one address for all usernames together.
+        "IKU_LOGIN_FAILURES": int(os.environ.get("IKU_LOGIN_FAILURES", "5")),
+        "IKU_ADDRESS_FAILURES": int(os.environ.get("IKU_ADDRESS_FAILURES", "50")),
         "WTF_CSRF_TIME_LIMIT": None,
         "FLASK_ADMIN_SWATCH": "default",
     }

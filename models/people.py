@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -13,6 +15,22 @@ from .validation import format_nip, nip_error
 
 # Hash method for new passwords; tests switch to a cheaper one to stay fast.
 PASSWORD_METHOD = "scrypt"
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """A hash of no one's password, made once per process and method."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Whether ``user`` is active and ``password`` is theirs. Always costs one check of a
+    ``PASSWORD_METHOD`` hash, so the time taken does not tell whether the username exists."""
+    if user is not None and user.active and user.password_hash:
+        return user.check_password(password)
+    check_password_hash(_dummy_hash(PASSWORD_METHOD), password)
+    return False
+
 
 user_role = Table(
     "user_role",

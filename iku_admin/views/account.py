@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
-
-from models import LoginAttempt
 
 from .. import auth
 from ..extensions import db
@@ -40,18 +47,19 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        address = request.remote_addr or "unknown"
-        username = form.username.data.strip()
-        if auth.login_blocked(db.session, username, address):
-            db.session.add(LoginAttempt(username=username[:50], address=address, success=False))
-            db.session.commit()
-            flash(
-                _("Too many failed logins. Try again in 15 minutes."),
-                "error",
+        try:
+            user = auth.authenticate(
+                db.session,
+                form.username.data,
+                form.password.data,
+                request.remote_addr,
+                current_app.config["IKU_LOGIN_FAILURES"],
+                current_app.config["IKU_ADDRESS_FAILURES"],
             )
+        except auth.LoginThrottled:
+            flash(_("Too many failed logins. Try again in 15 minutes."), "error")
             status = 429
         else:
-            user = auth.authenticate(db.session, username, form.password.data, address)
             if user is not None:
                 session.clear()  # a new session id for the new login
                 login_user(user)

@@ -1,0 +1,143 @@
+"""Login: throttling per username and address, and timing that does not tell which
+usernames exist."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from conftest import PASSWORD, csrf_token, dispose, make_app, make_user
+from sqlalchemy import select, update
+from test_security import try_login
+
+import models.people
+from models import LoginAttempt, User
+
+# --- throttling -------------------------------------------------------------------------------
+
+
+def age_attempts(db, minutes: int) -> None:
+    for attempt in db.session.scalars(select(LoginAttempt)).all():
+        db.session.execute(
+            update(LoginAttempt)
+            .where(LoginAttempt.id == attempt.id)
+            .values(at=attempt.at - timedelta(minutes=minutes))
+        )
+    db.session.commit()
+
+
+def test_failures_block_that_username_from_that_address_only(app, client, db, people):
+    limit = app.config["IKU_LOGIN_FAILURES"]
+    for _ in range(limit):
+        assert try_login(client, "staf", "bad-password", address="10.1.0.1").status_code == 401
+    blocked = try_login(client, "staf", PASSWORD, address="10.1.0.1")
+    assert blocked.status_code == 429 and "15" in blocked.text
+    # The same user from another address, another user from the same address: not blocked.
+    assert try_login(app.test_client(), "staf", PASSWORD, address="10.1.0.2").status_code == 302
+    assert try_login(app.test_client(), "kadis", PASSWORD, address="10.1.0.1").status_code == 302
+    # The block is counted in the database: it expires after 15 minutes.
+    age_attempts(db, 16)
+    assert try_login(app.test_client(), "staf", PASSWORD, address="10.1.0.1").status_code == 302
+
+
+def test_the_address_ceiling_blocks_every_username_from_that_address(app, client, people):
+    ceiling = app.config["IKU_ADDRESS_FAILURES"]
+    assert ceiling > app.config["IKU_LOGIN_FAILURES"]
+    for n in range(ceiling):
+        assert try_login(client, f"guess{n}", "bad-password", address="10.2.0.1").status_code == 401
+    assert try_login(client, "admin", PASSWORD, address="10.2.0.1").status_code == 429
+    assert try_login(client, "admin", PASSWORD, address="10.2.0.2").status_code == 302
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_behind_a_proxy_the_forwarded_address_is_throttled(db_url, app, db, people, proxies):
+    """With IKU_PROXIES=1 the client's address comes from the proxy's X-Forwarded-For, so
+    failures of one client do not block the same user elsewhere behind the proxy; without
+    it, the header is ignored (a client could otherwise pick its own address)."""
+    behind = make_app(db_url, IKU_PROXIES=proxies)
+    try:
+        client = behind.test_client()
+
+        def attempt(password, forwarded):
+            return client.post(
+                "/login",
+                data={"username": "admin", "password": password, "csrf_token": csrf_token(client)},
+                environ_base={"REMOTE_ADDR": "10.9.9.9"},
+                headers={"X-Forwarded-For": forwarded},
+            )
+
+        for _ in range(behind.config["IKU_LOGIN_FAILURES"]):
+            attempt("bad-password", "192.0.2.7")
+        other = attempt(PASSWORD, "192.0.2.8")
+        addresses = set(db.session.scalars(select(LoginAttempt.address)))
+    finally:
+        dispose(behind)
+    if proxies:
+        assert other.status_code == 302 and addresses == {"192.0.2.7", "192.0.2.8"}
+    else:
+        assert other.status_code == 429 and addresses == {"10.9.9.9"}
+
+
+def test_parallel_wrong_logins_check_the_password_at_most_the_limit(app, db, people, monkeypatch):
+    """The attempt is recorded before the failures are counted and the password checked: 20
+    wrong passwords sent at once (really at once on PostgreSQL) get no more checks than the
+    limit (fewer when many are recorded before the first count; on SQLite, exactly it)."""
+    checks, lock = [], threading.Lock()
+    original = User.check_password
+
+    def counted(user, password):
+        with lock:
+            checks.append(user.username)
+        return original(user, password)
+
+    monkeypatch.setattr(User, "check_password", counted)
+    clients = [app.test_client() for _ in range(20)]
+    tokens = [csrf_token(c) for c in clients]  # made here: it needs this thread's context
+    start, statuses = threading.Barrier(len(clients)), []
+
+    def attempt(client, token):
+        start.wait()
+        response = client.post(
+            "/login",
+            data={"username": "staf", "password": "bad-password", "csrf_token": token},
+            environ_base={"REMOTE_ADDR": "10.3.0.1"},
+        )
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [
+        threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    limit = app.config["IKU_LOGIN_FAILURES"]
+    assert len(checks) <= limit, len(checks)
+    assert sorted(statuses) == [401] * len(checks) + [429] * (20 - len(checks))
+    db.session.expire_all()
+    assert len(db.session.scalars(select(LoginAttempt)).all()) == 20
+
+
+def test_a_wrong_password_costs_the_same_for_known_unknown_and_inactive_users(app, db, monkeypatch):
+    """The production hash (scrypt), not the suite's cheap one: a refused login takes as long
+    whether or not the username exists (median of several tries, within 20 %)."""
+    monkeypatch.setattr(models.people, "PASSWORD_METHOD", "scrypt")
+    make_user("known", "staf")
+    make_user("retired", "staf", active=False)
+    client = app.test_client()
+    timings: dict[str, list[float]] = {"known": [], "nobody": [], "retired": []}
+    names = list(timings)
+    for n in range(6):
+        for username in names[n % 3 :] + names[: n % 3]:  # each goes first in turn
+            times = timings[username]
+            began = time.perf_counter()
+            response = try_login(client, username, "wrong-password", address=f"10.4.{n}.1")
+            times.append(time.perf_counter() - began)
+            assert response.status_code == 401
+    median = {username: statistics.median(times[1:]) for username, times in timings.items()}
+    slowest = max(median.values())
+    assert min(median.values()) >= 0.8 * slowest, median
