@@ -8,8 +8,9 @@ workers on one database, then a consistency check of every dossier's history.
 would run), each with ``--workers`` workers and the same SECRET_KEY and DATABASE_URL. Every
 simulated person stays on one host; the copies of each role are spread over the hosts, so the
 same dossier is moved from different hosts at the same time. Before the load, a login form
-opened on one host is posted to another and the session is used on the first; after it,
-failed logins for one user spread over the hosts must block that user's next login on any host.
+opened on one host is posted to another and the session is used on the first, and a logout on
+one host must end the same user's session on another; after it, failed logins for one user
+spread over the hosts must block that user's next login on any host.
 
 The database is emptied and rebuilt from the migrations. Traffic goes to 127.0.0.1 only; every
 loop is bounded by the deadline. Prints the counts and exits non-zero on any 5xx, lost or
@@ -239,7 +240,8 @@ def races(attempts: list) -> Counter:
 def check_sessions(bases: list[str]) -> bool:
     """A login form opened on the first host is posted to the last one, and the session made
     there is used on the first: CSRF token and session cookie are signed with the shared
-    SECRET_KEY, and the cookie jar (like a browser) ignores the port."""
+    SECRET_KEY, and the cookie jar (like a browser) ignores the port. Then a logout on the
+    first host ends the same user's other session, on the last host, at once."""
     client = Client(bases[0], "kadis", Counter(), threading.Lock())
     _status, page = client.request("/login")
     client.base = bases[-1]
@@ -247,8 +249,13 @@ def check_sessions(bases: list[str]) -> bool:
         "/login", {"username": "kadis", "password": PASSWORD, "csrf_token": client.token(page)}
     )
     client.base = bases[0]
-    status, _page = client.request("/admin/")
-    return posted == 302 and status == 200
+    status, page = client.request("/admin/")
+    elsewhere = Client(bases[-1], "kadis", Counter(), threading.Lock())
+    elsewhere.login()
+    before, _page = elsewhere.request("/admin/")
+    client.request("/logout", {"csrf_token": client.token(page)})
+    after, _page = elsewhere.request("/admin/")
+    return posted == 302 and status == 200 and before == 200 and after == 302
 
 
 def check_throttle(bases: list[str]) -> bool:

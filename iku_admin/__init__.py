@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import models.base
 
-from . import audit, config
+from . import audit, auth, config
 from .extensions import babel, csrf, db, login_manager, migrate
 from .i18n import TRANSLATIONS, _, fmt_date, fmt_number, select_locale
 
@@ -87,20 +87,16 @@ def _refuse_insecure_start(app: Flask) -> None:
 
 
 def _init_login(app: Flask) -> None:
-    from models import User
-
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     login_manager.login_message = None
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        try:
-            user = db.session.get(User, int(user_id))
-        except ValueError:
-            return None
-        return user if user is not None and user.active else None
+    def load_user(session_id: str):
+        # The session's id holds the user's session version (User.get_id): a session from
+        # before a logout, a password change or a change of roles no longer loads a user.
+        return auth.session_user(db.session, session_id)
 
     @app.before_request
     def refuse_nul_bytes():

@@ -167,6 +167,18 @@ def authenticate(
     return user
 
 
+def session_user(session: Session, session_id: str) -> User | None:
+    """The active user a session's id (``User.get_id``) belongs to, if still valid."""
+    user_id, _sep, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    return session.scalar(
+        select(User).where(
+            User.id == int(user_id), User.session_version == int(version), User.active
+        )
+    )
+
+
 def password_error(password: str, username: str) -> str | None:
     """The password policy: at least 10 characters, not containing the username."""
     if len(password) < 10:

@@ -6,8 +6,20 @@ import secrets
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    event,
+    inspect,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import Base, UTCDateTime, utcnow
@@ -71,6 +83,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(5), default="id")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Stored in each session at login and checked on every request: raising it ends all of
+    # the user's sessions on every process.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
@@ -117,7 +132,40 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The id a session holds: the user's id and session version (the app's user loader
+        refuses a session whose version is no longer the user's)."""
+        return f"{self.id}:{self.session_version}"
+
+
+def end_sessions(connection: Connection, user_ids: list[int]) -> None:
+    """End every session of these users on every process: raise the session version that
+    each request compares with the one its session was given at login. A Core statement: it
+    is not an edit of the user (no row_version, no audit entry)."""
+    table = User.__table__
+    connection.execute(
+        update(table)
+        .where(table.c.id.in_(user_ids))
+        .values(session_version=table.c.session_version + 1)
+    )
+
+
+# What, once changed, ends every session of the user: the password, being active, the roles.
+SESSION_ENDING = ("password_hash", "active", "roles")
+
+
+@event.listens_for(Session, "after_flush")
+def _end_sessions_on_change(session: Session, flush_context) -> None:
+    """End the sessions of every user whose password, active flag or roles changed, whoever
+    changed them (the Users screen, ``create-user``, any other code; roles changed through
+    ``Role.users`` too, as the backref changes the loaded ``User.roles``)."""
+    changed = [
+        user.id
+        for user in session.dirty  # still what the flush wrote, with its history
+        if isinstance(user, User)
+        and any(inspect(user).attrs[key].history.has_changes() for key in SESSION_ENDING)
+    ]
+    if changed:
+        end_sessions(session.connection(), changed)
 
 
 class LoginAttempt(Base):

@@ -1,5 +1,5 @@
-"""Login: throttling per username and address, and timing that does not tell which
-usernames exist."""
+"""Login and sessions: throttling per username and address, timing that does not tell which
+usernames exist, and sessions that end on every process."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, csrf_token, dispose, make_app, make_user
+from conftest import PASSWORD, csrf_token, dispose, login, make_app, make_user, post
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, update
-from test_security import try_login
+from test_security import edit_form_version, try_login
 
 import models.people
-from models import LoginAttempt, User
+from models import LoginAttempt, Role, User
 
 # --- throttling -------------------------------------------------------------------------------
 
@@ -141,3 +142,107 @@ def test_a_wrong_password_costs_the_same_for_known_unknown_and_inactive_users(ap
     median = {username: statistics.median(times[1:]) for username, times in timings.items()}
     slowest = max(median.values())
     assert min(median.values()) >= 0.8 * slowest, median
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def replay(app, cookie: str) -> int:
+    """The status of a page asked for with a copy of a session cookie, from another client."""
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    return thief.get("/admin/").status_code
+
+
+def test_a_session_cookie_replayed_after_logout_is_refused(app, client, people):
+    login(client, "staf")
+    cookie = session_cookie(client)
+    other_device = app.test_client()
+    login(other_device, "staf")
+    assert replay(app, cookie) == 200
+    post(client, "/logout")
+    assert replay(app, cookie) == 302
+    assert other_device.get("/admin/").status_code == 302  # logout ends every session
+    login(client, "staf")  # and a new login works
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_password_changed_with_create_user_ends_the_sessions(app, client, people):
+    login(client, "staf")
+    cookie = session_cookie(client)
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "staf", "--role", "staf"], input="sandi-baru-kuat\n" * 2
+    )
+    assert result.exit_code == 0, result.output
+    assert replay(app, cookie) == 302
+    assert client.get("/admin/").status_code == 302
+
+
+def edit_user(admin, db, user: User, **changes):
+    url = f"/admin/user/edit/?id={user.id}"
+    db.session.refresh(user)
+    form = {
+        "username": user.username, "full_name": user.full_name, "locale": user.locale,
+        "roles": [role.id for role in user.roles], "active": "y" if user.active else "",
+        "row_version": edit_form_version(admin, url), **changes,
+    }  # fmt: skip
+    response = post(admin, url, form)
+    assert response.status_code == 302, response.text
+    db.session.expire_all()
+
+
+@pytest.mark.parametrize(
+    "change", ["password", "roles", "deactivated and reactivated", "full name"]
+)
+def test_a_change_by_the_admin_ends_the_users_sessions(app, client, db, people, change):
+    login(client, "staf")
+    cookie = session_cookie(client)
+    admin = app.test_client()
+    login(admin, "admin")
+    staf = people["staf"]
+    if change == "password":
+        edit_user(admin, db, staf, password="sandi-baru-kuat")
+    elif change == "roles":
+        tim = db.session.scalar(select(Role).where(Role.code == "tim_sakip"))
+        edit_user(admin, db, staf, roles=[tim.id])
+    elif change == "deactivated and reactivated":
+        edit_user(admin, db, staf, active="")
+        edit_user(admin, db, staf, active="y")
+    else:
+        edit_user(admin, db, staf, full_name="Staf Baru")
+    ended = change != "full name"  # other edits leave the sessions alone
+    assert replay(app, cookie) == (302 if ended else 200)
+    assert client.get("/admin/").status_code == (302 if ended else 200)
+    assert admin.get("/admin/").status_code == 200
+
+
+def test_an_admin_changing_their_own_password_keeps_this_session_only(app, client, db, people):
+    login(client, "admin")
+    elsewhere = app.test_client()
+    login(elsewhere, "admin")
+    edit_user(client, db, people["admin"], password="sandi-baru-kuat")
+    assert client.get("/admin/").status_code == 200
+    assert elsewhere.get("/admin/").status_code == 302
+
+
+def test_existing_users_keep_working_after_the_upgrade(app, client, db, people):
+    """The session version comes with a server default: users made before it log in."""
+    db.session.remove()
+    downgrade(revision="0003_search_indexes")
+    upgrade()
+    assert set(db.session.scalars(select(User.session_version))) == {1}
+    login(client, "staf")
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_change_of_membership_from_the_roles_side_ends_the_sessions(app, db, people):
+    staf = people["staf"]
+    before = staf.session_version
+    role = db.session.scalar(select(Role).where(Role.code == "staf"))
+    role.users.remove(staf)
+    db.session.commit()
+    assert staf.session_version == before + 1

@@ -19,6 +19,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from models.people import end_sessions
+
 from .. import auth
 from ..extensions import db
 from ..i18n import LANGUAGES, _, _l
@@ -73,6 +75,8 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    end_sessions(db.session.connection(), [current_user.id])  # on every device and process
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_login import current_user, login_user
 from wtforms import PasswordField
 from wtforms.validators import ValidationError
 
@@ -54,3 +55,9 @@ class UserView(GuardedModelView):
             if error:
                 raise ValidationError(_(error))
             model.set_password(password)
+
+    def after_model_change(self, form, model, is_created):
+        if model.id == current_user.id:
+            # A change of one's own password or roles ends one's other sessions (see
+            # User.session_version), not this one: it gets the new version.
+            login_user(model)
