@@ -8,6 +8,7 @@ import time
 from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, flash, g, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -86,7 +87,16 @@ def _refuse_insecure_start(app: Flask) -> None:
         )
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose cookie is ``Secure`` whenever the request came over HTTPS
+    (directly, or per the trusted proxy's X-Forwarded-Proto), and always with IKU_HTTPS=1."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or request.is_secure  # saved within a request
+
+
 def _init_login(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"

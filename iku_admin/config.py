@@ -33,6 +33,7 @@ def from_environment() -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Also Secure on every request that came over HTTPS (see iku_admin.SessionInterface).
         "SESSION_COOKIE_SECURE": _flag("IKU_HTTPS"),
         "REMEMBER_COOKIE_SECURE": _flag("IKU_HTTPS"),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle),

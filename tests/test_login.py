@@ -1,5 +1,5 @@
 """Login and sessions: throttling per username and address, timing that does not tell which
-usernames exist, and sessions that end on every process."""
+usernames exist, sessions that end on every process, and the Secure cookie over HTTPS."""
 
 from __future__ import annotations
 
@@ -237,6 +237,48 @@ def test_existing_users_keep_working_after_the_upgrade(app, client, db, people):
     assert set(db.session.scalars(select(User.session_version))) == {1}
     login(client, "staf")
     assert client.get("/admin/").status_code == 200
+
+
+# --- the Secure cookie ------------------------------------------------------------------------
+
+
+REFERER = {"Referer": "https://localhost/login"}  # Flask-WTF checks it over HTTPS
+
+
+def login_cookie(client, **kwargs) -> str:
+    response = client.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD, "csrf_token": csrf_token(client)},
+        **kwargs,
+    )
+    assert response.status_code == 302
+    return response.headers["Set-Cookie"]
+
+
+def test_the_session_cookie_is_secure_over_https(app, people):
+    assert "Secure" not in login_cookie(app.test_client())
+    https = login_cookie(app.test_client(), base_url="https://localhost", headers=REFERER)
+    assert "Secure" in https
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_the_session_cookie_is_secure_behind_an_https_proxy(db_url, app, people, proxies):
+    behind = make_app(db_url, IKU_PROXIES=proxies)
+    try:
+        headers = {"X-Forwarded-Proto": "https", **REFERER}
+        cookie = login_cookie(behind.test_client(), headers=headers)
+    finally:
+        dispose(behind)
+    assert ("Secure" in cookie) == bool(proxies)  # the header is trusted only from a proxy
+
+
+def test_iku_https_always_makes_the_cookie_secure(db_url, app, people, monkeypatch):
+    monkeypatch.setenv("IKU_HTTPS", "1")
+    forced = make_app(db_url)
+    try:
+        assert "Secure" in login_cookie(forced.test_client())
+    finally:
+        dispose(forced)
 
 
 def test_a_change_of_membership_from_the_roles_side_ends_the_sessions(app, db, people):

@@ -123,15 +123,6 @@ def test_session_cookie_flags(client, people):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
-def test_secure_cookie_when_configured_for_https(db_url, monkeypatch):
-    monkeypatch.setenv("IKU_HTTPS", "1")
-    app = make_app(db_url)
-    try:
-        assert app.config["SESSION_COOKIE_SECURE"] is True
-    finally:
-        dispose(app)
-
-
 def test_idle_session_expires(db_url, app):
     short = make_app(db_url, PERMANENT_SESSION_LIFETIME=timedelta(seconds=1))
     try:
