@@ -70,7 +70,7 @@ class AgencyView(GuardedModelView):
     form_widget_args = {"address": {"rows": 3}}
     column_formatters = {"emblem": _emblem}
     column_labels = {
-        "government": _l("Government"), "name": _l("Agency"), "address": _l("Address"),
+        "government": _l("Government"), "name": _l("Agency"), "address": _l("Postal address"),
         "phone": _l("Telephone"), "email": _l("E-mail"), "website": _l("Website"),
         "place": _l("Place of signing"), "emblem": _l("Emblem"), "emblem_file": _l("Emblem"),
     }  # fmt: skip
