@@ -109,6 +109,7 @@ def test_saving_without_a_file_keeps_the_emblem_and_remove_drops_it(client, db, 
     db.session.commit()
     login(client, "admin")
     url = URL.format(agency.id)
+    assert agency.emblem_url in client.get(url).text  # the form shows the emblem it keeps
     assert post(client, url, form(agency, phone="123")).status_code == 302
     assert stored(db, agency)[:2] == (SVG, "image/svg+xml")
     agency = db.session.get(Agency, agency.id)

@@ -6,6 +6,7 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, FileField
 from wtforms.validators import ValidationError
+from wtforms.widgets import FileInput
 
 from models import Agency
 
@@ -22,8 +23,23 @@ class _FormOnly:
         pass
 
 
+def _img(url: str | None) -> Markup:
+    """The emblem as an image: in the list, the details and above the file input."""
+    if not url:
+        return Markup("")
+    return Markup(f'<img src="{escape(url)}" alt="{escape(_("Emblem"))}" height="64" '
+                  'class="d-block mb-2">')  # fmt: skip
+
+
+class EmblemInput(FileInput):
+    """The file input, with the emblem now stored shown above it."""
+
+    def __call__(self, field, **kwargs):
+        return _img(getattr(field, "current", None)) + super().__call__(field, **kwargs)
+
+
 class EmblemField(_FormOnly, FileField):
-    pass
+    widget = EmblemInput()
 
 
 class RemoveEmblemField(_FormOnly, BooleanField):
@@ -45,13 +61,6 @@ def _check_emblem(form, field) -> None:
         raise ValidationError(_(str(error))) from error
 
 
-def _emblem(view, context, model, name) -> Markup | str:
-    url = model.emblem_url
-    return (
-        Markup(f'<img src="{escape(url)}" alt="{escape(_("Emblem"))}" height="64">') if url else ""
-    )
-
-
 class AgencyView(GuardedModelView):
     # One agency is seeded and printed for now; adding agencies comes with scoping every
     # screen by agency, so the screen neither creates nor deletes them yet.
@@ -63,12 +72,15 @@ class AgencyView(GuardedModelView):
     form_columns = ["government", "name", "address", "phone", "email", "website", "place",
                     "emblem_file", "remove_emblem"]  # fmt: skip
     form_extra_fields = {
-        "emblem_file": EmblemField(_l("Emblem"), validators=[_check_emblem],
-                                 render_kw={"accept": "image/png,image/jpeg,image/svg+xml"}),
+        "emblem_file": EmblemField(
+            _l("Emblem"), validators=[_check_emblem],
+            description=_l("The regional emblem, printed left of the letterhead: PNG, JPEG or "
+                           "SVG, at most 512 KB. Leave empty to keep the current emblem."),
+            render_kw={"accept": "image/png,image/jpeg,image/svg+xml"}),
         "remove_emblem": RemoveEmblemField(_l("Remove the emblem")),
     }  # fmt: skip
     form_widget_args = {"address": {"rows": 3}}
-    column_formatters = {"emblem": _emblem}
+    column_formatters = {"emblem": lambda view, context, model, name: _img(model.emblem_url)}
     column_labels = {
         "government": _l("Government"), "name": _l("Agency"), "address": _l("Postal address"),
         "phone": _l("Telephone"), "email": _l("E-mail"), "website": _l("Website"),
@@ -79,12 +91,15 @@ class AgencyView(GuardedModelView):
                          "Jabung Barat."),
         "address": _l("One printed line per line."),
         "place": _l("Printed before the date of signing, e.g. Kuala Tungkal."),
-        "emblem_file": _l("The regional emblem, printed left of the letterhead: PNG, JPEG or "
-                          "SVG, at most 512 KB. Leave empty to keep the current emblem."),
     }  # fmt: skip
 
     def __init__(self, **kwargs):
         super().__init__(Agency, db, **kwargs)
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        form.emblem_file.current = obj.emblem_url if obj is not None else None
+        return form
 
     def on_model_change(self, form, model, is_created):
         if form.remove_emblem.data:
