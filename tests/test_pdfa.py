@@ -5,6 +5,7 @@ embedded."""
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import subprocess
@@ -25,6 +26,15 @@ DOCS = Path(__file__).parent.parent / "docs"
 PDFAID = "{http://www.aiim.org/pdfa/ns/id/}"
 # What iku_admin.documents.PDF_VARIANT ("pdf/a-2b") declares.
 PART, CONFORMANCE = "2", "B"
+
+
+@pytest.fixture(autouse=True)
+def weasyprint_says_nothing(caplog):
+    """WeasyPrint understands every rule of the documents' CSS: it logs no warning."""
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        yield
+    said = caplog.get_records("call")
+    assert [r.getMessage() for r in said if r.name.startswith("weasyprint")] == []
 
 
 def qpdf(*args: str) -> subprocess.CompletedProcess:
