@@ -23,10 +23,15 @@ EMBLEM_MAX_BYTES = 512 * 1024
 EMBLEM_MAX_SIDE = 4000  # pixels; keeps a small file from unpacking into a huge bitmap
 PILLOW_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 SVG_ROOT = "{http://www.w3.org/2000/svg}svg"
+NOT_AN_IMAGE = N_("The emblem must be a PNG, JPEG or SVG image.")
 
 
 class EmblemError(ValueError):
-    """An upload that is not an acceptable emblem; the message is a msgid."""
+    """An upload that is not an acceptable emblem: a msgid and its parameters."""
+
+    def __init__(self, message: str, **params) -> None:
+        super().__init__(message)
+        self.message, self.params = message, params
 
 
 def settings_agency(config) -> Agency:
@@ -43,9 +48,13 @@ def settings_agency(config) -> Agency:
     )
 
 
+def _first(session: Session) -> Agency | None:
+    return session.scalar(select(Agency).order_by(Agency.id).limit(1))
+
+
 def seed_agency(session: Session) -> Agency:
     """Create the agency from the settings if there is none yet (idempotent)."""
-    agency = session.scalar(select(Agency).order_by(Agency.id).limit(1))
+    agency = _first(session)
     if agency is None:
         agency = settings_agency(current_app.config)
         session.add(agency)
@@ -57,7 +66,7 @@ def document_agency(session: Session) -> Agency:
 
     One agency for now (the first); an unsaved one from the settings before ``seed`` ran.
     """
-    agency = session.scalar(select(Agency).order_by(Agency.id).limit(1))
+    agency = _first(session)
     return agency if agency is not None else settings_agency(current_app.config)
 
 
@@ -71,7 +80,9 @@ def read_emblem(data: bytes) -> str:
     with scripts.
     """
     if len(data) > EMBLEM_MAX_BYTES:
-        raise EmblemError(N_("The emblem file is too large: at most 512 KB."))
+        raise EmblemError(
+            N_("The emblem file is too large: at most %(kb)s KB."), kb=EMBLEM_MAX_BYTES // 1024
+        )
     if data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
         return _bitmap_type(data)
     return _svg_type(data)
@@ -86,11 +97,14 @@ def _bitmap_type(data: bytes) -> str:
                 image.verify()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,
             Image.DecompressionBombError) as exc:  # fmt: skip
-        raise EmblemError(N_("The emblem must be a PNG, JPEG or SVG image.")) from exc
+        raise EmblemError(NOT_AN_IMAGE) from exc
     if kind not in PILLOW_TYPES:
-        raise EmblemError(N_("The emblem must be a PNG, JPEG or SVG image."))
+        raise EmblemError(NOT_AN_IMAGE)
     if max(size) > EMBLEM_MAX_SIDE:
-        raise EmblemError(N_("The emblem image is too large: at most 4000 pixels a side."))
+        raise EmblemError(
+            N_("The emblem image is too large: at most %(pixels)s pixels a side."),
+            pixels=EMBLEM_MAX_SIDE,
+        )
     return PILLOW_TYPES[kind]
 
 
@@ -101,9 +115,9 @@ def _svg_type(data: bytes) -> str:
             raise ValueError("DTD")  # entities could expand without bound
         root = ElementTree.fromstring(text)
     except (UnicodeDecodeError, ValueError, ElementTree.ParseError) as exc:
-        raise EmblemError(N_("The emblem must be a PNG, JPEG or SVG image.")) from exc
+        raise EmblemError(NOT_AN_IMAGE) from exc
     if root.tag != SVG_ROOT:
-        raise EmblemError(N_("The emblem must be a PNG, JPEG or SVG image."))
+        raise EmblemError(NOT_AN_IMAGE)
     for element in root.iter():
         scripted = any(name.lower().startswith("on") for name in element.attrib)
         if scripted or str(element.tag).rpartition("}")[2] in ("script", "foreignObject"):

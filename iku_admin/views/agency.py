@@ -12,7 +12,7 @@ from models import Agency
 
 from ..extensions import db
 from ..i18n import _, _l
-from ..letterhead import EMBLEM_MAX_BYTES, EmblemError, read_emblem
+from ..letterhead import EMBLEM_MAX_BYTES, NOT_AN_IMAGE, EmblemError, read_emblem
 from .base import GuardedModelView
 
 
@@ -53,12 +53,12 @@ def _check_emblem(form, field) -> None:
     if upload is None or (isinstance(upload, FileStorage) and not upload.filename):
         return  # no file chosen: the emblem stays as it is
     if not isinstance(upload, FileStorage):
-        raise ValidationError(_("The emblem must be a PNG, JPEG or SVG image."))
+        raise ValidationError(_(NOT_AN_IMAGE))
     data = upload.read(EMBLEM_MAX_BYTES + 1)  # one byte more tells "too large"
     try:
         field.checked = (data, read_emblem(data))
     except EmblemError as error:
-        raise ValidationError(_(str(error))) from error
+        raise ValidationError(_(error.message, **error.params)) from error
 
 
 class AgencyView(GuardedModelView):
@@ -75,7 +75,8 @@ class AgencyView(GuardedModelView):
         "emblem_file": EmblemField(
             _l("Emblem"), validators=[_check_emblem],
             description=_l("The regional emblem, printed left of the letterhead: PNG, JPEG or "
-                           "SVG, at most 512 KB. Leave empty to keep the current emblem."),
+                           "SVG, at most %(kb)s KB. Leave empty to keep the current emblem.",
+                           kb=EMBLEM_MAX_BYTES // 1024),
             render_kw={"accept": "image/png,image/jpeg,image/svg+xml"}),
         "remove_emblem": RemoveEmblemField(_l("Remove the emblem")),
     }  # fmt: skip
