@@ -4,12 +4,15 @@
 
 Builds a throw-away SQLite database with the migrations, loads the seed and the demo data
 (iku_admin/seed.py) and renders docs/sop-example.pdf (the SOP sheet) and
-docs/iku-example.pdf (the IKU of the first demo dossier).
+docs/iku-example.pdf (the IKU of the first demo dossier), both PDF/A; then, with poppler's
+pdftoppm, the README's picture of the IKU page, docs/screenshots/iku-document.png.
 """
 
 from __future__ import annotations
 
 import secrets
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -44,6 +47,13 @@ def main() -> None:
             db.session.remove()
             db.engine.dispose()
     print(f"Wrote {HERE / 'sop-example.pdf'} and {HERE / 'iku-example.pdf'}")
+    if shutil.which("pdftoppm") is None:
+        print("pdftoppm not found (apt-get install poppler-utils): the PNG was not redrawn")
+        return
+    picture = HERE / "screenshots" / "iku-document"
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", HERE / "iku-example.pdf",
+                    picture], check=True)  # fmt: skip
+    print(f"Wrote {picture}.png")
 
 
 if __name__ == "__main__":

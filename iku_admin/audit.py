@@ -12,6 +12,8 @@ are recorded in the append-only step history instead.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +25,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Mapper, Session
 
 from models import (
+    Agency,
     AuditEntry,
     Dossier,
     Indicator,
@@ -35,7 +38,8 @@ from models import (
     utcnow,
 )
 
-AUDITED = (User, Role, Sop, SopStep, StrategicObjective, Indicator, IndicatorTarget, Dossier)
+AUDITED = (User, Role, Sop, SopStep, StrategicObjective, Indicator, IndicatorTarget, Dossier,
+           Agency)  # fmt: skip
 # Columns whose values never go into the log: only the fact that they changed.
 SECRET_COLUMNS = {"password_hash": "password"}
 SECRET_CHANGED = {"changed": True}
@@ -64,13 +68,16 @@ def init_app(app: Flask) -> None:
 
 
 def json_value(value):
-    """A column value as JSON: dates and datetimes in ISO 8601, Decimal as a string."""
+    """A column value as JSON: dates and datetimes in ISO 8601, Decimal as a string, bytes
+    in base64."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     raise TypeError(f"{type(value).__name__} is not a column value")
 
 
@@ -89,6 +96,8 @@ def _keep(target, value, oldvalue, initiator) -> None:
 
 
 def _logged(value):
+    if isinstance(value, bytes):  # a file (the emblem): its size and digest, not its content
+        return {"bytes": len(value), "sha256": hashlib.sha256(value).hexdigest()}
     try:
         return json_value(value)
     except TypeError:  # e.g. a SQL expression assigned to an attribute

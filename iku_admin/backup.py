@@ -1,9 +1,9 @@
 """Backup and restore of every table in a portable format.
 
 A backup is a zip file: ``tables/<name>.jsonl`` holds one JSON object per row (column name ->
-value; dates and timestamps in ISO 8601 with their offset, Decimal as a string), and
-``manifest.json`` the Alembic revision, the tables in dependency order and their row counts.
-It restores into SQLite or PostgreSQL alike, whichever database it came from.
+value; dates and timestamps in ISO 8601 with their offset, Decimal as a string, bytes in
+base64), and ``manifest.json`` the Alembic revision, the tables in dependency order and
+their row counts. It restores into SQLite or PostgreSQL alike, whichever database it came from.
 
 Restore works with Core statements (the ORM's append-only guards and the audit log do not
 apply to copying rows back) in one transaction: it all goes in, or nothing does.
@@ -11,6 +11,7 @@ apply to copying rows back) in one transaction: it all goes in, or nothing does.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import zipfile
@@ -228,7 +229,8 @@ def _batches(archive: zipfile.ZipFile, table: Table) -> Iterator[list[dict]]:
 def _decoder(column):
     """The reverse of ``json_value`` for the column's type."""
     kind = getattr(column.type, "impl_instance", column.type).python_type
-    parse = {datetime: datetime.fromisoformat, date: date.fromisoformat, Decimal: Decimal}.get(kind)
+    parse = {datetime: datetime.fromisoformat, date: date.fromisoformat, Decimal: Decimal,
+             bytes: lambda text: base64.b64decode(text, validate=True)}.get(kind)  # fmt: skip
     if parse is None:
         return lambda value: value
     return lambda value: None if value is None else parse(value)

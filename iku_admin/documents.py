@@ -13,6 +13,7 @@ part of the form and stay Indonesian; everything else goes through gettext.
 from __future__ import annotations
 
 import textwrap
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,7 +22,7 @@ from itertools import pairwise
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from flask import current_app, render_template
+from flask import render_template
 from markupsafe import Markup, escape
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
@@ -32,16 +33,19 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 import models.base
-from models import Dossier, Indicator, Role, Sop, SopStep, StepRecord, StrategicObjective
+from models import Agency, Dossier, Indicator, Role, Sop, SopStep, StepRecord, StrategicObjective
 from models.validation import format_nip
 
 from .auth import WORKFLOW_ROLES
 from .i18n import _
+from .letterhead import document_agency
 
 # The role that signs the IKU: its last step in the SOP is the signature.
 HEAD_ROLE = WORKFLOW_ROLES[0]
 # The official documents are Indonesian whatever the user's interface language.
 DOCUMENT_LOCALE = "id"
+# Every PDF is PDF/A-2b, for the archive: fonts embedded, sRGB output intent, XMP metadata.
+PDF_VARIANT = "pdf/a-2b"
 
 
 def doc_date(value: date) -> str:
@@ -112,6 +116,7 @@ class IkuLine:
 @dataclass(frozen=True)
 class IkuDocument:
     dossier: Dossier
+    letterhead: Agency
     government: str
     agency: str
     years: list[int]
@@ -120,6 +125,7 @@ class IkuDocument:
     signed_on: date
     signer_title: str
     signer_name: str
+    signer_rank: str
     signer_nip: str
     initials: list[Role]
 
@@ -158,7 +164,7 @@ def iku_document(dossier: Dossier) -> IkuDocument:
     The signature names the head who signed the dossier's signature step, else the head of
     agency who ratified the SOP; it is dated when signed, else today (printed to be signed).
     """
-    sop, config = dossier.sop, current_app.config
+    sop, letterhead = dossier.sop, document_agency(object_session(dossier))
     years = dossier.years
     lines: list[IkuLine] = []
     for number, objective in enumerate(_objectives(dossier), start=1):
@@ -178,16 +184,18 @@ def iku_document(dossier: Dossier) -> IkuDocument:
     signer = record.user if record else None
     return IkuDocument(
         dossier=dossier,
-        government=sop.government or config["IKU_GOVERNMENT"],
-        agency=sop.agency or config["IKU_AGENCY"],
+        letterhead=letterhead,
+        government=sop.government or letterhead.government,
+        agency=sop.agency or letterhead.name,
         years=years,
         lines=lines,
-        place=config["IKU_PLACE"],
+        place=letterhead.place,
         signed_on=(
             record.finished_at.astimezone(models.base.LOCAL_TZ).date() if record else local_today()
         ),
         signer_title=sop.ratified_by_title or "Kepala Dinas",
         signer_name=signer.full_name if signer else sop.ratified_by_name,
+        signer_rank=signer.rank if signer else sop.ratified_by_rank,
         signer_nip=format_nip(signer.nip if signer else sop.ratified_by_nip),
         initials=initialling_roles(sop),
     )
@@ -656,14 +664,17 @@ def sop_chart_svg(sop: Sop, dossier: Dossier | None = None) -> Markup:
 
 
 def sop_html(sop: Sop, pdf: bool = False) -> str:
-    """The SOP sheet as a print-ready HTML page: the identity header, then the procedure."""
+    """The SOP sheet as a print-ready HTML page: the letterhead, the identity header, then
+    the procedure."""
+    letterhead = document_agency(object_session(sop))
     return render_template(
         "documents/sop.html",
         sop=sop,
         chart=sop_chart_svg(sop),
         pdf=pdf,
-        government=sop.government or current_app.config["IKU_GOVERNMENT"],
-        agency=sop.agency or current_app.config["IKU_AGENCY"],
+        letterhead=letterhead,
+        government=sop.government or letterhead.government,
+        agency=sop.agency or letterhead.name,
         ratified_by_nip=format_nip(sop.ratified_by_nip),
     )
 
@@ -674,6 +685,11 @@ def sop_pdf(sop: Sop) -> bytes:
 
 
 def render_pdf(html: str) -> bytes:
-    """Render a document page to PDF. The pages carry their own CSS and SVG and only
-    ``data:`` URLs may be fetched, so rendering never reaches out to anything."""
-    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+    """Render a document page to a PDF/A file. The pages carry their own CSS, SVG and emblem
+    and only ``data:`` URLs may be fetched, so rendering never reaches out to anything."""
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    with warnings.catch_warnings():
+        # WeasyPrint 70 opens its sRGB profile (the PDF/A output intent) and leaves the file
+        # for the garbage collector to close, which then warns; nothing else is silenced.
+        warnings.filterwarnings("ignore", r"unclosed file .*sRGB2014\.icc", ResourceWarning)
+        return HTML(string=html, url_fetcher=fetcher).write_pdf(pdf_variant=PDF_VARIANT)

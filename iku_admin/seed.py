@@ -15,6 +15,7 @@ from models import Dossier, Indicator, IndicatorTarget, Role, Sop, SopStep, Stra
 
 from . import workflow
 from .auth import ROLE_NAMES
+from .letterhead import seed_agency
 
 SOP_HEADER = {
     "number": "503/2021/DPM PTSP",
@@ -81,7 +82,8 @@ SOP_STEPS = [
 
 
 def seed(session: Session) -> Sop:
-    """Create the roles and SOP version 1 if they are missing; return the SOP."""
+    """Create the roles, the agency and SOP version 1 if they are missing; return the SOP."""
+    seed_agency(session)
     roles = {role.code: role for role in session.scalars(select(Role))}
     for code, name in ROLE_NAMES.items():
         if code not in roles:
@@ -106,15 +108,37 @@ def seed(session: Session) -> Sop:
 
 DEMO_PASSWORD = "demo-IKU-2026"
 DEMO_USERS = [
-    # username, role, full name, NIP, position
-    ("kadis", "kepala_dinas", "H. Yan Ery, S.Pt, M.Si", "197009301997031003", "Kepala Dinas"),
-    ("sekretaris", "sekretaris", "Dra. Siti Aminah, M.M.", "197204151998032004", "Sekretaris"),
+    # username, role, full name, NIP, position, rank (pangkat/golongan)
+    ("kadis", "kepala_dinas", "H. Yan Ery, S.Pt, M.Si", "197009301997031003", "Kepala Dinas",
+     "Pembina Utama Muda (IV/c)"),
+    ("sekretaris", "sekretaris", "Dra. Siti Aminah, M.M.", "197204151998032004", "Sekretaris",
+     "Pembina Tingkat I (IV/b)"),
     ("perencana", "perencana", "Budi Santoso, S.E.", "198508122010011002",
-     "Analis Perencana"),
-    ("timsakip", "tim_sakip", "Rina Marlina, S.Sos", "199003252015032001", "Ketua Tim SAKIP"),
-    ("staf", "staf", "Ahmad Fauzi", "199511072020121003", "Pengadministrasi Umum"),
-    ("admin", "admin", "Admin TI", None, "Pranata Komputer"),
+     "Analis Perencana", "Penata (III/c)"),
+    ("timsakip", "tim_sakip", "Rina Marlina, S.Sos", "199003252015032001", "Ketua Tim SAKIP",
+     "Penata Muda Tingkat I (III/b)"),
+    ("staf", "staf", "Ahmad Fauzi", "199511072020121003", "Pengadministrasi Umum",
+     "Pengatur (II/c)"),
+    ("admin", "admin", "Admin TI", None, "Pranata Komputer", ""),
 ]  # fmt: skip
+
+# The demo letterhead: sample contact lines and a stand-in emblem (a plain shield, not a
+# real regional emblem; the admin uploads the real one under System > Agency).
+DEMO_AGENCY = {
+    "address": "Jalan Contoh Nomor 1, Kuala Tungkal 36512",
+    "phone": "(0742) 000000",
+    "email": "dpmptsp@example.org",
+    "website": "dpmptsp.example.org",
+}
+DEMO_EMBLEM = b"""<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 120">
+<path d="M50 4 L94 18 L94 62 C94 92 72 108 50 116 C28 108 6 92 6 62 L6 18 Z"
+ fill="#f2c12e" stroke="#1b5e20" stroke-width="5"/>
+<path d="M18 64 H82 C80 86 66 98 50 104 C34 98 20 86 18 64 Z" fill="#2e7d32"/>
+<path d="M22 76 Q36 70 50 76 T78 76" fill="none" stroke="#90caf9" stroke-width="4"/>
+<path d="M50 18 L56 36 L75 36 L60 47 L66 65 L50 54 L34 65 L40 47 L25 36 L44 36 Z"
+ fill="#c62828"/>
+</svg>
+"""
 
 DEMO_IKU = [
     ("Meningkatnya realisasi investasi daerah", [
@@ -139,13 +163,20 @@ def demo(session: Session) -> list[str]:
     sop = seed(session)
     roles = {role.code: role for role in session.scalars(select(Role))}
     made = []
-    for username, role, full_name, nip, position in DEMO_USERS:
+    for username, role, full_name, nip, position, rank in DEMO_USERS:
         if session.scalar(select(User).where(User.username == username)) is None:
-            user = User(username=username, full_name=full_name, nip=nip, position=position)
+            user = User(
+                username=username, full_name=full_name, nip=nip, position=position, rank=rank
+            )
             user.set_password(DEMO_PASSWORD)
             user.roles.append(roles[role])
             session.add(user)
             made.append(username)
+    agency = seed_agency(session)
+    if agency.emblem is None:
+        agency.emblem, agency.emblem_type = DEMO_EMBLEM, "image/svg+xml"
+        for field, value in DEMO_AGENCY.items():
+            setattr(agency, field, getattr(agency, field) or value)
     session.flush()
     if session.scalar(select(Dossier.id).limit(1)) is None:
         _demo_dossiers(session, sop)

@@ -1,6 +1,7 @@
 """IKU Admin's domain model: plain SQLAlchemy 2, importable without Flask."""
 
 from . import search  # noqa: F401  (indexes on dossier)
+from .agency import Agency
 from .base import Base, UTCDateTime, utcnow
 from .dossier import (
     DOSSIER_STATUSES,
@@ -22,6 +23,7 @@ __all__ = [
     "CYCLE",
     "DOSSIER_STATUSES",
     "FINISHED",
+    "Agency",
     "AppendOnlyError",
     "AuditEntry",
     "Base",

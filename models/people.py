@@ -79,6 +79,8 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(150))
     nip: Mapped[str | None] = mapped_column(String(18))
     position: Mapped[str | None] = mapped_column(String(150))
+    # Pangkat/golongan, printed under the name, e.g. "Pembina Utama Muda (IV/c)".
+    rank: Mapped[str] = mapped_column(String(100), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(5), default="id")

@@ -39,6 +39,7 @@ class Sop(Base):
     ratified_by_title: Mapped[str] = mapped_column(String(200), default="")
     ratified_by_name: Mapped[str] = mapped_column(String(150), default="")
     ratified_by_nip: Mapped[str] = mapped_column(String(18), default="")
+    ratified_by_rank: Mapped[str] = mapped_column(String(100), default="", server_default="")
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     qualifications: Mapped[str] = mapped_column(Text, default="")
     related_sops: Mapped[str] = mapped_column(Text, default="")

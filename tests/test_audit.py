@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from datetime import date, datetime
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from iku_admin import workflow
 from models import (
+    Agency,
     AppendOnlyError,
     AuditEntry,
     Dossier,
@@ -29,7 +31,7 @@ from models import (
 )
 
 AUDITED_TABLES = {"app_user", "role", "sop", "sop_step", "strategic_objective", "indicator",
-                  "indicator_target", "dossier"}  # fmt: skip
+                  "indicator_target", "dossier", "agency"}  # fmt: skip
 OTHER_ROLES = ["kadis", "sekretaris", "perencana", "timsakip", "staf"]
 
 
@@ -98,6 +100,7 @@ def test_every_audited_table_records_creation_with_new_values(db, iku):
         (Indicator, "baseline", "850", "", "850"),
         (IndicatorTarget, "target", Decimal("1000.25"), "900.50", "1000.25"),
         (Dossier, "letter_date", date(2026, 2, 1), "2026-01-05", "2026-02-01"),
+        (Agency, "place", "Tungkal Ilir", "Kuala Tungkal", "Tungkal Ilir"),
     ],
 )  # fmt: skip
 def test_update_records_only_the_changed_field_old_and_new(db, iku, model, field, value, old,
@@ -148,6 +151,20 @@ def test_password_change_is_recorded_without_the_hash(db, people):
     logged = " ".join(e.changes for e in entries(db, "app_user"))
     assert "pbkdf2" not in logged and user.password_hash not in logged
     assert "password_hash" not in logged
+
+
+def test_the_emblem_is_recorded_by_size_and_digest_not_content(db, people):
+    agency = db.session.scalars(select(Agency)).one()
+    emblem = b"<svg xmlns='http://www.w3.org/2000/svg'/>" + b" " * 5000
+    agency.emblem, agency.emblem_type = emblem, "image/svg+xml"
+    db.session.commit()
+    changes = last_change(db, "agency", agency.id, "update")
+    assert changes["emblem"] == {
+        "old": None,
+        "new": {"bytes": 5041, "sha256": hashlib.sha256(emblem).hexdigest()},
+    }
+    assert changes["emblem_type"] == {"old": "", "new": "image/svg+xml"}
+    assert len(entries(db, "agency")[-1].changes) < 500
 
 
 def test_role_membership_changes_are_recorded_on_the_user(db, people):

@@ -37,18 +37,24 @@ from iku_admin.backup import database_revision, tables
 from iku_admin.config import normalise_database_url
 from iku_admin.extensions import db as _db
 from iku_admin.i18n import _
-from models import CalendarDay, Dossier, LoginAttempt, User
+from models import Agency, CalendarDay, Dossier, LoginAttempt, User
 
 # The newest migration: what a backup of a migrated database names.
 HEAD = ScriptDirectory(Path(__file__).parent.parent / "migrations").get_current_head()
 
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
+# Binary content: every byte value, NUL and invalid UTF-8 included.
+EMBLEM = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3
 
 
 @pytest.fixture
 def filled(app, db, people) -> dict:
     """A row in every table, with unicode, NULLs, booleans, Decimals, dates and timestamps."""
     make_user("pensiun", "staf", full_name="Dra. Siti Ña’ima — 日本 ✓", active=False)
+    people["kadis"].rank = "Pembina Utama Muda (IV/c) ✓"
+    agency = db.session.scalars(select(Agency)).one()  # seeded; its emblem is binary
+    agency.emblem, agency.emblem_type = EMBLEM, "image/png"
+    agency.address = "Jalan Ña’ima 1\nKuala Tungkal"
     dossier = fill_iku(make_dossier(title="IKU 2026–2030 «uji» ✓", period=(2026, 2027)))
     dossier.objectives[0].indicators[0].targets[0].target = Decimal("1234567.89")
     db.session.add_all([
@@ -153,6 +159,8 @@ def test_restore_brings_back_every_row_identical(app, filled, target, tmp_path):
     assert snapshot(target) == filled
     restored = snapshot(target)["indicator_target"]
     assert Decimal("1234567.89") in [row[3] for row in restored]
+    with target.app_context():
+        assert _db.session.scalars(select(Agency.emblem)).one() == EMBLEM
 
     # New rows get fresh ids (on PostgreSQL: the sequences were moved past the restored ids).
     with target.app_context():

@@ -23,6 +23,7 @@ from .. import auth
 from ..extensions import db
 from ..i18n import TRANSLATIONS, _l
 from . import dashboard, documents, iku_excel
+from .agency import AgencyView
 from .base import GuardedModelView
 from .content import ContentView, IndicatorView
 from .dossier import OUTCOME_LABELS, DossierView
@@ -150,6 +151,7 @@ def init_views(app: Flask) -> Admin:
         CalendarDayView(CalendarDay, db, name=_l("Working calendar"), endpoint="calendar_day",
                         category=sop),
         UserView(name=_l("Users"), endpoint="user", category=system),
+        AgencyView(name=_l("Agency"), endpoint="agency", category=system),
         RoleView(Role, db, name=_l("Roles"), endpoint="role", category=system),
         AuditEntryView(AuditEntry, db, name=_l("Audit log"), endpoint="audit_entry",
                        category=system),

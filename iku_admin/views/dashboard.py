@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, render_template, request
 from flask_admin import Admin, expose
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
@@ -35,6 +36,7 @@ from .. import charts, documents, mutu
 from ..calendar import WorkingCalendar
 from ..extensions import db
 from ..i18n import FormTranslations, _, _l, fmt_number
+from ..letterhead import document_agency
 from .base import GuardedView
 
 YEAR_RANGE = NumberRange(2000, 2100)
@@ -92,6 +94,7 @@ class EvaluationForm(FlaskForm):
 
     assessor = StringField(_l("Assessor"), [Length(max=150)], filters=[_text])
     assessor_nip = StringField(_l("Assessor's NIP"), [Length(max=30)], filters=[_digits])
+    assessor_rank = StringField(_l("Assessor's rank"), [Length(max=100)], filters=[_text])
     assessed_on = DateField(_l("Date of assessment"), validators=[InputRequired()])
     steps = FieldList(FormField(StepEvaluationForm), max_entries=100)
     html = SubmitField(_l("Print view"))
@@ -110,6 +113,12 @@ class EvaluationForm(FlaskForm):
             raise ValidationError(
                 _("The SOP steps have changed since this form was opened. Open it again.")
             )
+
+
+def _assessor() -> dict[str, str]:
+    """The form's assessor fields, prefilled with the signed-in official."""
+    return {"assessor": current_user.full_name, "assessor_nip": current_user.nip or "",
+            "assessor_rank": current_user.rank}  # fmt: skip
 
 
 def _today():
@@ -200,7 +209,7 @@ class DashboardView(GuardedView):
         sop, rows = mutu.evaluation(db.session, mutu.Scope.of(year, half, tz=self.tz))
         page = {"choice": choice, "sop": sop, "rows": rows, "year": year, "half": half}
         if request.method == "GET":
-            form = EvaluationForm(data={"assessed_on": _today(), "steps": [
+            form = EvaluationForm(data={"assessed_on": _today(), **_assessor(), "steps": [
                 {"position": r.position, "note": r.note, "action": r.action,
                  "assessment": {True: "good", False: "poor", None: ""}[r.runs_well]}
                 for r in rows
@@ -214,7 +223,7 @@ class DashboardView(GuardedView):
             "dashboard/evaluation_print.html",
             form=form, entries=list(zip(rows, form.steps, strict=True)),
             assessments=dict(ASSESSMENTS), nip=format_nip(form.assessor_nip.data),
-            half_label=dict(HALVES)[str(half)], **page,
+            half_label=dict(HALVES)[str(half)], letterhead=document_agency(db.session), **page,
         )  # fmt: skip
         if not form.pdf.data:
             return document

@@ -23,24 +23,28 @@ def _nip_validator(form, field) -> None:
 
 class UserView(GuardedModelView):
     allow_delete = False  # people leave a trace in the history: deactivate instead
-    column_list = ["username", "full_name", "nip", "position", "roles", "active", "locale"]
+    column_list = ["username", "full_name", "nip", "position", "rank", "roles", "active",
+                   "locale"]  # fmt: skip
     column_filters = ["active", "roles.code"]
     column_searchable_list = ["username", "full_name", "nip"]
-    form_columns = ["username", "full_name", "nip", "position", "roles", "active", "locale",
-                    "password"]  # fmt: skip
+    form_columns = ["username", "full_name", "nip", "position", "rank", "roles", "active",
+                    "locale", "password"]  # fmt: skip
     form_extra_fields = {"password": PasswordField(_l("New password"))}
     form_choices = {"locale": [("id", "Bahasa Indonesia"), ("en", "English")]}
     form_args = {"nip": {"validators": [_nip_validator]}}
     column_formatters = {"nip": lambda v, c, m, n: m.nip_display}
     column_labels = {
         "username": _l("Username"), "full_name": _l("Full name"), "nip": _l("NIP"),
-        "position": _l("Position"), "roles": _l("Roles"), "roles.code": _l("Role"),
+        "position": _l("Position"), "rank": _l("Rank (pangkat/golongan)"), "roles": _l("Roles"),
+        "roles.code": _l("Role"),
         "active": _l("Active"), "locale": _l("Language"),
     }  # fmt: skip
     column_descriptions = {
         "password": _l("At least 10 characters, not containing the username. "
                        "Leave empty to keep the current password."),
         "nip": _l("18 digits, e.g. 19700930 199703 1 003; may be empty."),
+        "rank": _l("Printed under the name on the documents the official signs, "
+                   "e.g. Pembina Utama Muda (IV/c)."),
     }  # fmt: skip
 
     def __init__(self, **kwargs):

@@ -37,6 +37,7 @@ class SopView(GuardedModelView):
         "made_on": _l("Date made"), "revised_on": _l("Date revised"),
         "ratified_on": _l("Date ratified"), "ratified_by_title": _l("Ratified by (title)"),
         "ratified_by_name": _l("Ratified by (name)"), "ratified_by_nip": _l("Ratified by (NIP)"),
+        "ratified_by_rank": _l("Ratified by (rank)"),
         "legal_basis": _l("Legal basis"), "qualifications": _l("Implementer qualifications"),
         "related_sops": _l("Related SOPs"), "equipment": _l("Equipment"),
         "warning": _l("Warning"), "records": _l("Recording and data keeping"),
