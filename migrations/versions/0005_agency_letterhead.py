@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0005_agency_letterhead"
-down_revision = "0003_search_indexes"
+down_revision = "0004_session_version"
 branch_labels = None
 depends_on = None
 
