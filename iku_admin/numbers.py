@@ -73,8 +73,8 @@ class Bounds:
             number = parse_decimal(text, locale=locale, strict=True)
         except (NumberFormatError, ArithmeticError):
             raise NumberError(
-                _('"%(value)s" is not a valid number. Write it like %(example)s: "%(decimal)s" '
-                  'before the decimals, "%(group)s" between thousands (may be left out).',
+                _("“%(value)s” is not a valid number. Write it like %(example)s: “%(decimal)s” "
+                  "before the decimals, “%(group)s” between thousands (may be left out).",
                   value=text[:MAX_LENGTH], example=fmt_number(Decimal("1234.5")),
                   decimal=get_decimal_symbol(locale), group=get_group_symbol(locale))
             ) from None  # fmt: skip
