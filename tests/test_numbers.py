@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import FieldList
 
 from iku_admin import auth, workflow
-from iku_admin.i18n import _
+from iku_admin.i18n import _, fmt_number
 from iku_admin.numbers import Bounds
 from iku_admin.views.base import FilterConverter
 from models import AuditEntry, Dossier, Indicator, IndicatorTarget, Sop, StrategicObjective
@@ -85,6 +85,19 @@ def test_the_column_decides_the_range_and_the_decimals(app):
     assert "9.999.999.999.999.999,99" in parsed(app, "id", "10.000.000.000.000.000", Numeric(18, 2))
     assert parsed(app, "id", "0,125", Numeric(18, 2)) == decimals
     assert parsed(app, "id", "88,500", Numeric(18, 2)) == Decimal("88.5")  # the same number
+
+
+def test_a_form_shows_a_stored_number_exactly_in_the_users_locale(app):
+    """Never rounded (saving the form again would store the rounded number); years without
+    the thousands separator."""
+    with app.test_request_context(), force_locale("id"):
+        assert fmt_number(Decimal("1150.125"), exact=True) == "1.150,125"
+        assert fmt_number(Decimal("88.50"), exact=True) == "88,5"
+        assert fmt_number(Decimal("1E+3"), exact=True) == "1.000"
+        assert fmt_number(2026, exact=True, grouping=False) == "2026"
+        assert fmt_number(Decimal("1150.125")) == "1.150,12"  # pages: two decimals at most
+    with app.test_request_context(), force_locale("en"):
+        assert fmt_number(Decimal("1150.125"), exact=True) == "1,150.125"
 
 
 # --- every number field of every form ------------------------------------------------------
