@@ -50,7 +50,8 @@ class Bounds:
     @classmethod
     def of(cls, column_type: sa.types.TypeEngine) -> Bounds:
         if isinstance(column_type, sa.Integer):
-            bits = {sa.SmallInteger: 16, sa.BigInteger: 64}.get(type(column_type), 32)
+            bits = 16 if isinstance(column_type, sa.SmallInteger) else 32
+            bits = 64 if isinstance(column_type, sa.BigInteger) else bits
             high = Decimal(2 ** (bits - 1) - 1)
             low = Decimal(0) if getattr(column_type, "unsigned", False) else -high - 1
             return cls(low, high, 0)

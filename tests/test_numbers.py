@@ -15,7 +15,7 @@ from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_admin.model.filters import BaseFloatListFilter, BaseIntListFilter
 from flask_babel import force_locale
 from markupsafe import escape
-from sqlalchemy import Column, Integer, Numeric, func, inspect, select
+from sqlalchemy import BigInteger, Column, Integer, Numeric, SmallInteger, func, inspect, select
 from werkzeug.datastructures import MultiDict
 from wtforms import FieldList
 
@@ -79,6 +79,8 @@ def test_the_column_decides_the_range_and_the_decimals(app):
     assert parsed(app, "id", "88,5", Integer()) == whole
     assert parsed(app, "id", "2.026", Integer()) == 2026
     assert parsed(app, "id", "2,0", Integer()) == 2
+    assert "32.767" in parsed(app, "id", "32.768", SmallInteger())
+    assert parsed(app, "id", "3.000.000.000", BigInteger()) == 3_000_000_000
     assert parsed(app, "id", "9.999.999.999.999.999,99", Numeric(18, 2)) == Decimal(
         "9999999999999999.99"
     )
