@@ -45,21 +45,30 @@ def _separators(locale: str) -> dict[int, str]:
     return {ord(","): get_group_symbol(locale), ord("."): get_decimal_symbol(locale)}
 
 
-def fmt_number(value: int | float | Decimal | None) -> str:
+def fmt_number(
+    value: int | float | Decimal | None, *, exact: bool = False, grouping: bool = True
+) -> str:
     """A number with the locale's separators and at most two decimals: 1.234,5 in Indonesian.
 
     The same as Babel's ``format_decimal(value, "#,##0.##")`` (rounding half to even), done
     with Python's own formatting: pages such as the dashboard format hundreds of numbers.
+    ``exact`` keeps every decimal the value has (a form showing a stored value to be edited
+    must not round it); ``grouping=False`` leaves out the thousands separator (years).
     """
     if value is None:
         return ""
+    spec = "," if grouping else ""
     if isinstance(value, int):
-        text = f"{value:,}"
+        text = f"{value:{spec}}"
     else:
         number = Decimal(str(value))
         if not number.is_finite():
             return format_decimal(value, format="#,##0.##")
-        text = f"{number.quantize(_CENTS, ROUND_HALF_EVEN):,f}".rstrip("0").rstrip(".")
+        if not exact:
+            number = number.quantize(_CENTS, ROUND_HALF_EVEN)
+        text = f"{number:{spec}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
         if text == "-0":
             text = "0"
     return text.translate(_separators(str(get_locale())))

@@ -143,7 +143,8 @@ def test_filters(client, people, db):
     assert response.status_code == 400
     assert "Number must be between 2000 and 2100." in response.text
     assert "<svg" not in response.text
-    assert "Not a valid integer value." in client.get(URL + "?year=abc").text
+    refused = client.get(URL + "?year=abc").text
+    assert "abc” is not a valid number. Write it like 1,234.5" in refused
     response = client.get(URL + "?period=2026-2030")
     assert response.status_code == 400  # no dossier has that period yet
     from conftest import make_dossier

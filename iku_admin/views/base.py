@@ -12,6 +12,7 @@ from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView, filters
 from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
+from flask_admin.model.filters import BaseFloatListFilter, BaseIntListFilter
 from flask_babel import pgettext
 from flask_login import current_user
 from sqlalchemy import and_, inspect, or_, select
@@ -25,6 +26,7 @@ from models import AuditEntry
 from .. import auth
 from ..extensions import db
 from ..i18n import FormTranslations, _, fmt_date
+from ..numbers import Bounds, NumberConverter, NumberError
 
 # Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -37,26 +39,34 @@ def neutralise_cell(value):
     return value
 
 
-def _bounded(filter_class: type, limit: float) -> type:
-    """A numeric filter that refuses values no column can hold (instead of a SQL error)."""
+def _locale_number(filter_class: type) -> type:
+    """A numeric list filter that reads its value as the user's locale writes numbers, within
+    what its column holds (instead of a SQL error); a list's items are split on commas."""
+    listed = issubclass(filter_class, (BaseIntListFilter, BaseFloatListFilter))
 
-    class Bounded(filter_class):
+    class LocaleNumber(filter_class):
         def clean(self, value):
-            cleaned = super().clean(value)
-            for number in cleaned if isinstance(cleaned, list) else [cleaned]:
-                if isinstance(number, int | float) and not abs(number) < limit:
-                    raise ValueError(number)
-            return cleaned
+            bounds = Bounds.of(self.column.type)
+            if listed:
+                return [bounds.parse(item) for item in value.split(",") if item.strip()]
+            return bounds.parse(value)
 
-    Bounded.__name__ = filter_class.__name__
-    return Bounded
+    LocaleNumber.__name__ = filter_class.__name__
+    return LocaleNumber
 
 
 class FilterConverter(filters.FilterConverter):
-    """Flask-Admin's filters, bounded to what the columns hold, and for our UTC timestamps."""
+    """Flask-Admin's filters, reading numbers in the user's locale, and for our UTC timestamps.
 
-    int_filters = tuple(_bounded(f, 2**31) for f in filters.FilterConverter.int_filters)
-    float_filters = tuple(_bounded(f, 1e15) for f in filters.FilterConverter.float_filters)
+    A list of decimals is not offered: the Indonesian decimal comma is also its item separator.
+    """
+
+    int_filters = tuple(_locale_number(f) for f in filters.FilterConverter.int_filters)
+    float_filters = tuple(
+        _locale_number(f)
+        for f in filters.FilterConverter.float_filters
+        if not issubclass(f, BaseFloatListFilter)
+    )
 
     @filters.filters.convert("UTCDateTime")
     def conv_utc_datetime(self, column, name, **kwargs):
@@ -118,6 +128,7 @@ class GuardedModelView(ModelView):
     form_base_class = TranslatedForm
     list_template = "admin/iku_list.html"  # Flask-Admin's list, CSP-safe and labelled
     filter_converter = FilterConverter()
+    model_form_converter = NumberConverter  # numbers typed in the user's locale
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = TYPE_FORMATTERS
     column_type_formatters_export = EXPORT_FORMATTERS
@@ -239,6 +250,16 @@ class GuardedModelView(ModelView):
             flash(_(str(exc)), "error")
             return True
         return super().handle_view_exception(exc)
+
+    def get_invalid_value_msg(self, value, filter) -> str:
+        """A refused number filter says why, as a number field would."""
+        try:
+            filter.clean(value)
+        except NumberError as error:
+            return f"{filter.name}: {error}"
+        except ValueError:
+            pass
+        return super().get_invalid_value_msg(value, filter)
 
     def _get_list_extra_args(self):
         """Keep page numbers and sizes within what a list can show (no SQL overflow)."""

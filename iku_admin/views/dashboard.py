@@ -37,6 +37,7 @@ from ..calendar import WorkingCalendar
 from ..extensions import db
 from ..i18n import FormTranslations, _, _l, fmt_number
 from ..letterhead import document_agency
+from ..numbers import LocaleIntegerField
 from .base import GuardedView
 
 YEAR_RANGE = NumberRange(2000, 2100)
@@ -60,12 +61,12 @@ class QueryForm(FlaskForm):
 
 
 class FilterForm(QueryForm):
-    year = IntegerField(_l("Year"), validators=[Optional(), YEAR_RANGE])
+    year = LocaleIntegerField(_l("Year"), validators=[Optional(), YEAR_RANGE])
     period = SelectField(_l("IKU period"), choices=[], default="")
 
 
 class HalfYearForm(QueryForm):
-    year = IntegerField(_l("Year"), validators=[YEAR_RANGE])
+    year = LocaleIntegerField(_l("Year"), validators=[YEAR_RANGE])
     semester = SelectField(_l("Half-year"), choices=HALVES)
 
 
