@@ -52,5 +52,8 @@ def from_environment() -> dict:
         "IKU_PROXIES": int(os.environ.get("IKU_PROXIES", "0")),
         "IKU_PASSWORD_METHOD": "scrypt",
         "WTF_CSRF_TIME_LIMIT": None,
-        "FLASK_ADMIN_SWATCH": "default",
+        # Pages compressed by the app itself (Flask-Compress), Brotli where the browser accepts
+        # it (rather than zstd: the static files have Brotli and gzip); static files are
+        # compressed once in advance (assets.py).
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
     }
