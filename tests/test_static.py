@@ -118,10 +118,23 @@ def test_each_page_loads_one_bootstrap_and_the_form_scripts_only_with_a_form(app
         page = decoded(response).decode()
         stylesheets = re.findall(r'href="[^"]*/bootstrap(?:\.min)?\.css', page)
         assert len(stylesheets) == 1, name
+        page = re.sub(r'<template id="filter-assets">.*?</template>', "", page, flags=re.S)
         scripts = re.findall(r'<script[^>]* src="([^"]+)"', page)
-        with_form = "/new/" in name or "/edit/" in name or name.endswith("/admin/dossier/")
+        with_form = "/new/" in name or "/edit/" in name
         for library in FORM_SCRIPTS:
             assert any(library in src for src in scripts) == with_form, (name, library)
+
+
+def test_a_list_loads_its_filter_scripts_at_once_only_with_a_filter_active(app, people, client):
+    make_dossier()
+    login(client, "sekretaris")
+    waiting = client.get("/admin/dossier/").text
+    assert re.search(r'<template id="filter-assets">.*select2.*bs4_filters.*</template>', waiting,
+                     re.S)  # fmt: skip
+    active = client.get("/admin/dossier/?flt0_21=2030").text
+    assert 'id="filter-assets"' not in active
+    for library in (*FORM_SCRIPTS, "bs4_filters"):
+        assert re.search(rf'<script[^>]* src="[^"]*{library}', active), library
 
 
 def test_a_csv_export_still_streams(app, people, client):
