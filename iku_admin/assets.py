@@ -3,7 +3,8 @@
 Every static route (ours, ``static``, and Flask-Admin's, ``admin.static``) is served by
 WhiteNoise in front of the app with ``Cache-Control: public, max-age=31536000, immutable``.
 That is safe because ``url_for`` adds the file's content hash as ``v``: a changed file gets a
-new URL. Text files are compressed (Brotli and gzip, WhiteNoise's own settings) once, into
+new URL, and a URL naming other content than the file's is answered ``no-cache``. Text files
+are compressed (Brotli and gzip, WhiteNoise's own settings) once, into
 ``instance/static-cache/<hash>-<name>/``: a restart, another worker or the next release with
 the same file reuses them, and WhiteNoise serves the variant the browser accepts.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from fnmatch import fnmatch
@@ -28,6 +30,8 @@ COMPRESSED = (".css", ".js", ".svg", ".json")
 # (the default swatch is Bootstrap's own stylesheet). Left to Flask's own static route.
 UNUSED = ("vendor/fontawesome-free-*", "bootstrap/bootstrap4/swatch/*")
 
+HASH = re.compile(r"(?:^|&)v=([0-9a-f]{16})(?:&|$)")
+
 _digests: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> hash, per process
 
 
@@ -36,18 +40,19 @@ def init_app(app: Flask) -> None:
     cache = Path(app.instance_path) / "static-cache"
     static = WhiteNoise(app.wsgi_app, allow_all_origins=False, add_headers_function=_headers)
     versions: dict[str, dict[str, str]] = {}
+    by_url: dict[str, str] = {}
     for endpoint, prefix, folder in static_routes(app):
         versions[endpoint] = files = {}
         for path in sorted(Path(folder).rglob("*")):
             name = path.relative_to(folder).as_posix()
             if not path.is_file() or any(fnmatch(name, pattern) for pattern in UNUSED):
                 continue
-            files[name] = digest = _digest(path)
+            files[name] = by_url[prefix + name] = digest = _digest(path)
             if path.suffix in COMPRESSED:
                 # WhiteNoise serves the .br and .gz it finds beside a file: a compressed copy.
                 path = _compressed(path, digest, cache)
             static.add_file_to_dictionary(prefix + name, str(path))
-    app.wsgi_app = static
+    app.wsgi_app = _refuse_other_versions(static, by_url)
 
     @app.url_defaults
     def add_version(endpoint: str, values: dict) -> None:
@@ -64,6 +69,24 @@ def static_routes(app: Flask) -> list[tuple[str, str, str]]:
             owner = app.blueprints.get(rule.endpoint.rpartition(".")[0], app)
             routes.append((rule.endpoint, rule.rule.partition("<")[0], owner.static_folder))
     return routes
+
+
+def _refuse_other_versions(static: WhiteNoise, by_url: dict[str, str]):
+    """A URL naming another content hash than the file's (a host still on the previous release,
+    asked for the next one's file) is answered with the file, but not to be cached."""
+
+    def serve(environ, start_response):
+        asked = HASH.search(environ.get("QUERY_STRING", ""))
+        if asked and by_url.get(environ.get("PATH_INFO")) not in (None, asked.group(1)):
+
+            def no_cache(status, headers, exc_info=None):
+                headers = [(k, v) for k, v in headers if k.lower() != "cache-control"]
+                return start_response(status, [*headers, ("Cache-Control", "no-cache")], exc_info)
+
+            return static(environ, no_cache)
+        return static(environ, start_response)
+
+    return serve
 
 
 def _headers(headers, path: str, url: str) -> None:

@@ -112,6 +112,9 @@ def test_a_changed_file_gets_a_new_url(tmp_path):
         assert brotli.decompress(served.data).decode() == content * 100
         assert "immutable" in served.headers["Cache-Control"]
     assert urls[0] != urls[1]
+    # The previous content's URL, asked of a process serving the new one: not to be kept.
+    served = app.test_client().get(urls[0], buffered=True)
+    assert served.headers["Cache-Control"] == "no-cache"
 
 
 def test_each_page_loads_one_bootstrap_and_the_form_scripts_only_with_a_form(app, crawled):
