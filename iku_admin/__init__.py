@@ -18,8 +18,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import models.base
 
-from . import audit, auth, config
-from .extensions import babel, csrf, db, login_manager, migrate
+from . import assets, audit, auth, config
+from .extensions import babel, compress, csrf, db, login_manager, migrate
 from .i18n import TRANSLATIONS, _, fmt_date, fmt_number, select_locale
 
 
@@ -64,6 +64,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     cli.register(app)
     _init_pages(app)
+    # Last: compression runs before the other after-request hooks (it sees the view's status),
+    # and static files are served in front of everything.
+    compress.init_app(app)
+    assets.init_app(app)
     return app
 
 

@@ -56,5 +56,8 @@ def from_environment() -> dict:
         "IKU_LOGIN_FAILURES": int(os.environ.get("IKU_LOGIN_FAILURES", "5")),
         "IKU_ADDRESS_FAILURES": int(os.environ.get("IKU_ADDRESS_FAILURES", "50")),
         "WTF_CSRF_TIME_LIMIT": None,
-        "FLASK_ADMIN_SWATCH": "default",
+        # Pages compressed by the app itself (Flask-Compress), Brotli where the browser accepts
+        # it (rather than zstd: the static files have Brotli and gzip); static files are
+        # compressed once in advance (assets.py).
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
     }

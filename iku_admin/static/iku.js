@@ -19,3 +19,71 @@ document.addEventListener("click", function (event) {
   event.preventDefault();
   modelActions.execute(item.getAttribute("data-action"));
 });
+
+// A list's filter scripts and styles wait in an inert <template id="filter-assets">
+// (templates/admin/iku_list.html) until the filter menu is first opened: then they are added to
+// the page, in order. A filter chosen before they have run is added once they have.
+(function () {
+  var ready = null;
+  var loaded = false;
+  function load(assets) {
+    if (!ready) {
+      ready = new Promise(function (resolve) {
+        var last = null;
+        Array.prototype.forEach.call(assets.content.children, function (original) {
+          var copy = document.createElement(original.tagName.toLowerCase());
+          Array.prototype.forEach.call(original.attributes, function (attribute) {
+            copy.setAttribute(attribute.name, attribute.value);
+          });
+          if (copy.tagName === "SCRIPT") {
+            copy.async = false; // run in document order, as they would have
+            last = copy;
+          }
+          document.body.appendChild(copy);
+        });
+        last.addEventListener("load", function () {
+          loaded = true;
+          resolve();
+        });
+      });
+    }
+    return ready;
+  }
+  document.addEventListener("click", function (event) {
+    var assets = document.getElementById("filter-assets");
+    var menu = event.target.closest("a.dropdown-toggle");
+    var item = event.target.closest(".field-filters a.filter");
+    if (!assets || loaded) {
+      return;
+    }
+    if (menu && menu.parentElement.querySelector(".field-filters")) {
+      load(assets);
+    } else if (item) {
+      event.preventDefault();
+      load(assets).then(function () {
+        item.click();
+      });
+    }
+  }, true);
+})();
+
+// Column help (Bootstrap tooltips) on every list, with or without its filter scripts.
+if (window.jQuery && jQuery.fn.tooltip) {
+  jQuery("[data-role=tooltip]").tooltip({ placement: "bottom" });
+}
+
+// Flask-Admin's filter rows give their value field no label: name it after its filter.
+(function () {
+  var filters = document.querySelector("#filter_form .filters");
+  if (!filters) {
+    return;
+  }
+  new MutationObserver(function () {
+    filters.querySelectorAll("tr").forEach(function (row) {
+      var name = row.querySelector(".remove-filter");
+      row.querySelectorAll(".filter-val:not([aria-label])").forEach(function (field) {
+        field.setAttribute("aria-label", name ? name.textContent.replace("\u00d7", "").trim() : "");
+      });
+    });
+  }).observe(filters, { childList: true, subtree: true });
+})();

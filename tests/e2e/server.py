@@ -6,7 +6,6 @@ import threading
 from collections.abc import Callable
 
 from flask import Flask
-from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -19,24 +18,13 @@ class QuietHandler(WSGIRequestHandler):
         """No access log: it would drown the test output."""
 
 
-def static_files(app: Flask) -> dict[str, str]:
-    """URL prefix -> folder of every static route (the app's and its blueprints')."""
-    folders = {}
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
-            owner = app.blueprints.get(rule.endpoint.rpartition(".")[0], app)
-            folders[rule.rule.partition("/<")[0]] = owner.static_folder
-    return folders
-
-
 def serve(app: Flask) -> tuple[str, Callable[[], None]]:
     """Serve ``app`` on a free localhost port in a thread; return its URL and a stop function.
 
-    Static files are served in front of the app with a cache lifetime, as a web server would
-    in production: each page then costs the browser one request to the app, not twenty.
+    The app serves its static files itself (``iku_admin.assets``), cached for good by the
+    browser: each page then costs the browser one request to the app, not ten.
     """
-    wsgi = SharedDataMiddleware(app, static_files(app), cache_timeout=3600)
-    httpd = make_server("127.0.0.1", 0, wsgi, threaded=True, request_handler=QuietHandler)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=httpd.serve_forever, name="e2e-server", daemon=True)
     thread.start()
 
