@@ -19,7 +19,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -36,6 +35,7 @@ from ..calendar import WorkingCalendar
 from ..extensions import db
 from ..i18n import FormTranslations, _, _l, fmt_number
 from .base import GuardedView
+from .fields import IntegerField
 
 YEAR_RANGE = NumberRange(2000, 2100)
 HALVES = [("1", _l("Semester 1 (January–June)")), ("2", _l("Semester 2 (July–December)"))]
