@@ -8,8 +8,13 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 CATALOGS := $(wildcard iku_admin/translations/*/LC_MESSAGES/*.po)
+# Debian/Ubuntu packages of the system libraries the PDFs need (WeasyPrint): Pango with its
+# FreeType backend (they bring GLib, HarfBuzz and fontconfig), HarfBuzz's font subsetter, and
+# the font the documents are set in.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 
-.PHONY: run test install translations extract lint screenshots bench clean
+.DEFAULT_GOAL := install
+.PHONY: run test install system-packages translations extract lint screenshots bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -18,7 +23,24 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-install: $(BIN)/.installed translations
+install: system-packages $(BIN)/.installed translations
+
+# Install the missing system packages with apt-get when running as root; otherwise say which
+# command installs them (the app and the suite still run; the PDFs need them).
+system-packages:
+	@command -v dpkg-query >/dev/null || { echo "Not Debian/Ubuntu: install Pango >= 1.44, HarfBuzz with its subset library and the DejaVu fonts (README, Run it)"; exit 0; }; \
+	missing=$$(for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || echo $$p; \
+	done | tr '\n' ' '); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "--- installing the system packages the PDFs need: $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "*** The PDFs need these system packages: $$missing"; \
+		echo "*** Install them with:  sudo apt-get install $$missing"; \
+	fi
 
 # Compiled catalogs (.mo) are build output, not kept in git.
 translations: $(BIN)/.installed $(CATALOGS:.po=.mo)

@@ -68,8 +68,9 @@ class Bounds:
         else a ``Decimal``. Raises ``NumberError`` with the user's message."""
         text, locale = text.strip(), str(get_locale())
         try:
-            # Babel would also read "1E5", "NaN" and "Infinity": nobody types those.
-            if len(text) > MAX_LENGTH or any(char.isalpha() for char in text):
+            # Babel would also read "1E5", "NaN" and "Infinity", and digits of other scripts
+            # ("١٢", "𝟙"): nobody here types those.
+            if len(text) > MAX_LENGTH or not text.isascii() or any(c.isalpha() for c in text):
                 raise NumberFormatError(text)
             number = parse_decimal(text, locale=locale, strict=True)
         except (NumberFormatError, ArithmeticError):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from .base import Base, UTCDateTime, utcnow
 from .people import Role, User
 from .sop import Sop, SopStep
-from .validation import INDICATOR_UNITS, N_
+from .validation import INDICATOR_UNITS, N_, RuleError
 
 DOSSIER_STATUSES = ("in_progress", "done")
 OUTCOMES = ("done", "approved", "returned")
@@ -95,14 +95,14 @@ class Dossier(Base):
     @validates("period_start", "period_end")
     def _check_period(self, key: str, value: int) -> int:
         if value is None or not 2000 <= int(value) <= 2100:
-            raise ValueError(N_("The period year must be between 2000 and 2100."))
+            raise RuleError(N_("The period year must be between 2000 and 2100."))
         other = self.period_end if key == "period_start" else self.period_start
         if other is not None:
             start, end = (value, other) if key == "period_start" else (other, value)
             if end < start:
-                raise ValueError(N_("The period cannot end before it starts."))
+                raise RuleError(N_("The period cannot end before it starts."))
             if end - start > 9:
-                raise ValueError(N_("A period spans at most 10 years."))
+                raise RuleError(N_("A period spans at most 10 years."))
         return int(value)
 
 
@@ -206,7 +206,7 @@ class Indicator(Base):
     @validates("unit")
     def _check_unit(self, key: str, value: str) -> str:
         if value and value not in INDICATOR_UNITS:
-            raise ValueError(N_("Unknown unit."))
+            raise RuleError(N_("Unknown unit."))
         return value
 
 

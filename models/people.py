@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validat
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import Base, UTCDateTime, utcnow
-from .validation import format_nip, nip_error
+from .validation import RuleError, format_nip, nip_error
 
 # Hash method for new passwords; tests switch to a cheaper one to stay fast.
 PASSWORD_METHOD = "scrypt"
@@ -103,7 +103,7 @@ class User(Base):
         value = (value or "").replace(" ", "") or None
         error = nip_error(value)
         if error:
-            raise ValueError(error)
+            raise RuleError(error)
         return value
 
     @property

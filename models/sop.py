@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Base
 from .people import Role
-from .validation import N_, TIME_UNITS, standard_minutes
+from .validation import N_, TIME_UNITS, RuleError, standard_minutes
 
 SOP_STATUSES = ("draft", "active", "retired")
 STEP_KINDS = ("task", "review")
@@ -106,10 +106,10 @@ class SopStep(Base):
     def _sync_minutes(self, key: str, value):
         if key == "time_value":
             if value is None or int(value) <= 0:
-                raise ValueError(N_("The standard time must be greater than zero."))
+                raise RuleError(N_("The standard time must be greater than zero."))
             value = int(value)
         elif value not in TIME_UNITS:
-            raise ValueError(N_("Unknown time unit."))
+            raise RuleError(N_("Unknown time unit."))
         unit = value if key == "time_unit" else self.time_unit
         amount = value if key == "time_value" else self.time_value
         if unit in TIME_UNITS and amount:

@@ -6,12 +6,58 @@ A rule returns ``None`` when the value is acceptable, otherwise the message id.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 
 
 def N_(message: str) -> str:
     """Mark a message for translation without translating it here (no Flask needed)."""
     return message
+
+
+class RuleError(ValueError):
+    """A value a model refuses; the message is the rule's message id (fit to show translated),
+    unlike the text of any other ValueError."""
+
+
+# What an Integer column holds on every engine (PostgreSQL's integer): -INT_LIMIT <= n < INT_LIMIT.
+INT_LIMIT = 2**31
+INTEGER = re.compile(r"-?[0-9]+")
+
+
+def parse_integer(text: str | None, minimum: int = -INT_LIMIT) -> int | None:
+    """``text`` as an integer an Integer column holds, from ``minimum`` on; None otherwise.
+
+    Only ASCII digits count: ``int()`` would also read "١٢" or "𝟙" (as 12 and 1), a number
+    other than the one shown, and refuse "²" although ``str.isdigit()`` accepts it.
+    """
+    text = (text or "").strip()
+    if not INTEGER.fullmatch(text) or len(text) > 12:
+        return None
+    number = int(text)
+    return number if minimum <= number < INT_LIMIT else None
+
+
+# Years a date a person enters may have (letters, days off, filters): any real record, and far
+# from the ends of what Python and the databases hold, so that shifting it to UTC or counting
+# days from it cannot overflow.
+DATE_YEARS = range(1900, 3000)
+
+
+def date_error(value: date | None) -> str | None:
+    """A date must lie in ``DATE_YEARS``."""
+    if value is not None and value.year not in DATE_YEARS:
+        return N_("The date must lie between the years 1900 and 2999.")
+    return None
+
+
+def single_line_error(text: str | None) -> str | None:
+    """A single-line text (a number, a title, a name) holds no line break nor other control
+    character."""
+    if text and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text):
+        return N_("This field is a single line: remove line breaks and control characters.")
+    return None
 
 
 def nip_error(nip: str | None) -> str | None:

@@ -27,6 +27,7 @@ from .agency import AgencyView
 from .base import GuardedModelView
 from .content import ContentView, IndicatorView
 from .dossier import OUTCOME_LABELS, DossierView
+from .fields import IdConverter
 from .home import HomeView
 from .people import UserView
 from .sop import SopStepView, SopView
@@ -127,6 +128,7 @@ def init_views(app: Flask) -> Admin:
     """Register the login pages and build the admin with every screen."""
     from . import account
 
+    app.url_map.converters["id"] = IdConverter  # before any route names it
     app.register_blueprint(account.bp)
     admin = Admin(
         app,

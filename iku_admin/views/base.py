@@ -12,21 +12,24 @@ from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView, filters
 from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
-from flask_admin.model.filters import BaseFloatListFilter, BaseIntListFilter
+from flask_admin.model.filters import BaseBooleanFilter, BaseFloatListFilter, BaseIntListFilter
 from flask_babel import pgettext
 from flask_login import current_user
 from sqlalchemy import and_, inspect, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
+from wtforms.validators import ValidationError
 
 import models.base
 from models import AuditEntry
+from models.validation import RuleError, date_error, parse_integer
 
 from .. import auth
 from ..extensions import db
 from ..i18n import FormTranslations, _, fmt_date
-from ..numbers import Bounds, NumberConverter, NumberError
+from ..numbers import Bounds, NumberError
+from .fields import ModelConverter
 
 # Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -39,12 +42,31 @@ def neutralise_cell(value):
     return value
 
 
+def _validated_by_clean(filter_class: type) -> type:
+    """A filter whose ``validate`` runs its ``clean`` (Flask-Admin's "between" filters validate
+    without it), so a value ``clean`` refuses is flashed as invalid and ignored."""
+
+    class Validated(filter_class):
+        def validate(self, value) -> bool:
+            try:
+                self.clean(value)
+            except ValueError:
+                return False
+            return super().validate(value)
+
+    Validated.__name__ = filter_class.__name__
+    return Validated
+
+
 def _locale_number(filter_class: type) -> type:
     """A numeric list filter that reads its value as the user's locale writes numbers, within
-    what its column holds (instead of a SQL error); a list's items are split on commas."""
+    what its column holds (instead of a SQL error); a list's items are split on commas. The
+    "empty" filter keeps its "0"/"1" value."""
+    if issubclass(filter_class, BaseBooleanFilter):
+        return filter_class
     listed = issubclass(filter_class, (BaseIntListFilter, BaseFloatListFilter))
 
-    class LocaleNumber(filter_class):
+    class LocaleNumber(_validated_by_clean(filter_class)):
         def clean(self, value):
             bounds = Bounds.of(self.column.type)
             if listed:
@@ -55,8 +77,25 @@ def _locale_number(filter_class: type) -> type:
     return LocaleNumber
 
 
+def _date_range(filter_class: type) -> type:
+    """A date or time filter that refuses dates outside ``DATE_YEARS`` (instead of a SQL
+    error or an overflow)."""
+
+    class DateRange(_validated_by_clean(filter_class)):
+        def clean(self, value):
+            cleaned = super().clean(value)
+            for item in cleaned if isinstance(cleaned, list) else [cleaned]:
+                if isinstance(item, date) and date_error(item):
+                    raise ValueError(item)
+            return cleaned
+
+    DateRange.__name__ = filter_class.__name__
+    return DateRange
+
+
 class FilterConverter(filters.FilterConverter):
-    """Flask-Admin's filters, reading numbers in the user's locale, and for our UTC timestamps.
+    """Flask-Admin's filters, reading numbers in the user's locale, bounded to what the columns
+    hold, and for our UTC timestamps.
 
     A list of decimals is not offered: the Indonesian decimal comma is also its item separator.
     """
@@ -67,6 +106,8 @@ class FilterConverter(filters.FilterConverter):
         for f in filters.FilterConverter.float_filters
         if not issubclass(f, BaseFloatListFilter)
     )
+    date_filters = tuple(map(_date_range, filters.FilterConverter.date_filters))
+    datetime_filters = tuple(map(_date_range, filters.FilterConverter.datetime_filters))
 
     @filters.filters.convert("UTCDateTime")
     def conv_utc_datetime(self, column, name, **kwargs):
@@ -128,7 +169,7 @@ class GuardedModelView(ModelView):
     form_base_class = TranslatedForm
     list_template = "admin/iku_list.html"  # Flask-Admin's list, CSP-safe and labelled
     filter_converter = FilterConverter()
-    model_form_converter = NumberConverter  # numbers typed in the user's locale
+    model_form_converter = ModelConverter  # strict text, dates, and numbers in the locale
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = TYPE_FORMATTERS
     column_type_formatters_export = EXPORT_FORMATTERS
@@ -183,9 +224,16 @@ class GuardedModelView(ModelView):
             lazy_gettext("Are you sure you want to delete selected records?"))  # fmt: skip
     def action_delete(self, ids):
         # Flask-Admin's own, with the posted ids checked and made integers first.
-        if not all(str(i).isdigit() for i in ids):
+        return super().action_delete(self.row_ids(ids))
+
+    @staticmethod
+    def row_ids(values: list[str]) -> list[int]:
+        """Row ids posted by a list action, as integers (PostgreSQL will not compare text);
+        400 unless each is an id (ASCII digits an Integer column holds)."""
+        ids = [parse_integer(value, minimum=1) for value in values]
+        if None in ids:
             abort(400)
-        return super().action_delete([int(i) for i in ids])
+        return ids
 
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":
@@ -208,9 +256,10 @@ class GuardedModelView(ModelView):
 
     def update_model(self, form, model) -> bool:
         field = form[self.version_field]
-        seen = field.raw_data[0] if field.raw_data else None  # what the browser sent
+        # What the browser sent; missing or not a number, it matches no version.
+        seen = parse_integer(field.raw_data[0] if field.raw_data else None, minimum=0)
         del form[self.version_field]  # the ORM bumps the version itself
-        if str(getattr(model, self.version_field)) != seen:
+        if getattr(model, self.version_field) != seen:
             flash(self.conflict_message(model), "error")
             return False
         return super().update_model(form, model)
@@ -243,11 +292,15 @@ class GuardedModelView(ModelView):
             flash(_("This data conflicts with data already stored (for example a duplicate "
                     "or a record still in use)."), "error")  # fmt: skip
             return True
-        if isinstance(exc, DataError):  # e.g. a number too large for its column
-            flash(_("A value is too large or not valid for this field."), "error")
-            return True
-        if isinstance(exc, ValueError):  # a model rule; its message is a msgid
+        if isinstance(exc, RuleError):  # a model rule; its message is a msgid
             flash(_(str(exc)), "error")
+            return True
+        if isinstance(exc, ValidationError):  # a view's rule, its message translated
+            return super().handle_view_exception(exc)
+        if isinstance(exc, DataError | ValueError | OverflowError):
+            # A value no column holds that the form let through: never show the exception's
+            # own text ("year 0 is out of range", "Python int too large …").
+            flash(_("A value is too large or not valid for this field."), "error")
             return True
         return super().handle_view_exception(exc)
 
@@ -284,11 +337,8 @@ class GuardedModelView(ModelView):
 
     def get_one(self, id):
         """Fetch one row through ``get_query`` so rows hidden from the list stay hidden."""
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
-            abort(404)
-        if not 0 < pk < 2**31:  # beyond any id (and beyond what the database can compare)
+        pk = parse_integer(id, minimum=1)
+        if pk is None:  # not an id (nor one the database can compare)
             abort(404)
         model = self.get_query().filter(self.model.id == pk).one_or_none()
         if model is None:

@@ -20,7 +20,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -82,7 +81,7 @@ class StepEvaluationForm(Form):
     """One procedure row of the evaluation form."""
 
     Meta = TranslatedMeta
-    position = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    position = LocaleIntegerField(widget=HiddenInput(), validators=[InputRequired()])
     assessment = RadioField(_l("Assessment"), choices=ASSESSMENTS, default="")
     note = TextAreaField(_l("Notes on the assessment"), [Length(max=1000)], filters=[_text])
     action = TextAreaField(_l("Action to be taken"), [Length(max=1000)], filters=[_text])

@@ -42,25 +42,25 @@ class DocumentsView(GuardedView):
             statuses=dict(SopView.column_choices["status"]),
         )
 
-    @expose("/iku/<int:dossier_id>/")
+    @expose("/iku/<id:dossier_id>/")
     def iku(self, dossier_id: int):
         return documents.iku_html(db.get_or_404(Dossier, dossier_id))
 
-    @expose("/iku/<int:dossier_id>.pdf")
+    @expose("/iku/<id:dossier_id>.pdf")
     def iku_pdf(self, dossier_id: int):
         dossier = db.get_or_404(Dossier, dossier_id)
         return _file(documents.iku_pdf(dossier), "application/pdf", f"IKU-{dossier.id}.pdf")
 
-    @expose("/iku/<int:dossier_id>.xlsx")
+    @expose("/iku/<id:dossier_id>.xlsx")
     def iku_xlsx(self, dossier_id: int):
         dossier = db.get_or_404(Dossier, dossier_id)
         return _file(documents.iku_xlsx(dossier), XLSX, f"IKU-{dossier.id}.xlsx", True)
 
-    @expose("/sop/<int:sop_id>/")
+    @expose("/sop/<id:sop_id>/")
     def sop(self, sop_id: int):
         return documents.sop_html(db.get_or_404(Sop, sop_id))
 
-    @expose("/sop/<int:sop_id>.pdf")
+    @expose("/sop/<id:sop_id>.pdf")
     def sop_pdf(self, sop_id: int):
         sop = db.get_or_404(Sop, sop_id)
         name = f"SOP-{sop.id}-v{sop.version}.pdf"

@@ -16,6 +16,7 @@ from wtforms.validators import ValidationError
 
 from models import Dossier, Indicator, StepRecord, StrategicObjective
 from models import search as search_index
+from models.validation import parse_integer
 
 from .. import mutu, workflow
 from ..extensions import db
@@ -172,13 +173,13 @@ class DossierView(GuardedModelView):
         """One workflow action from the details page; a refusal shows the page again (409)."""
         dossier = self.get_one(request.args.get("id"))
         handler = TRANSITIONS.get(request.form.get("action", ""))
-        version = request.form.get("version", "")
-        if handler is None or not version.isdigit():
+        version = parse_integer(request.form.get("version"), minimum=0)
+        if handler is None or version is None:
             abort(400)
         user = current_user._get_current_object()
         try:
             record = handler(dossier, user, request.form.get("note", "")[:2000],
-                             seen_version=int(version))  # fmt: skip
+                             seen_version=version)  # fmt: skip
         except workflow.WorkflowError as error:
             flash(str(error), "error")
             return self._details_page(dossier, 409)
@@ -198,17 +199,17 @@ class DossierView(GuardedModelView):
         # is skipped by a bulk action instead of being overwritten.
         return f"{row.id}:{row.version}"
 
-    @staticmethod
-    def _parse_rows(rows: list[str]) -> tuple[list[int], dict[int, int]]:
+    def _parse_rows(self, rows: list[str]) -> tuple[list[int], dict[int, int]]:
         """Rows arrive as "id:version" (the version the list showed)."""
-        ids, seen = [], {}
-        for row in rows:
-            pk, _sep, version = row.partition(":")
-            if not pk.isdigit() or (version and not version.isdigit()):
-                abort(400)
-            ids.append(int(pk))
-            if version:
-                seen[int(pk)] = int(version)
+        pairs = [row.partition(":")[::2] for row in rows]
+        ids = self.row_ids([pk for pk, _version in pairs])
+        seen = {
+            pk: parse_integer(version, minimum=0)
+            for pk, (_pk, version) in zip(ids, pairs, strict=True)
+            if version
+        }
+        if None in seen.values():
+            abort(400)
         return ids, seen
 
     def _run_bulk(self, name: str, rows: list[str], reason: str | None = None):

@@ -38,7 +38,7 @@ class IkuExcelView(GuardedView):
     def index(self):
         return self._page()
 
-    @expose("/template/<int:dossier_id>/")
+    @expose("/template/<id:dossier_id>/")
     def template(self, dossier_id: int):
         dossier = db.get_or_404(Dossier, dossier_id)
         return send_file(
@@ -48,7 +48,7 @@ class IkuExcelView(GuardedView):
             download_name=f"template-iku-{dossier.id}.xlsx",
         )
 
-    @expose("/import/<int:dossier_id>/", methods=["POST"])
+    @expose("/import/<id:dossier_id>/", methods=["POST"])
     def upload(self, dossier_id: int):
         self.require_write()
         dossier = db.get_or_404(Dossier, dossier_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash
+from flask import flash
 from flask_admin.actions import action
 from wtforms.validators import ValidationError
 
@@ -13,13 +13,6 @@ from .. import workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
-
-
-def _int_ids(ids: list[str]) -> list[int]:
-    """Row ids posted by a list action, as integers (PostgreSQL will not compare text)."""
-    if not all(str(i).isdigit() for i in ids):
-        abort(400)
-    return [int(i) for i in ids]
 
 
 class SopView(GuardedModelView):
@@ -52,7 +45,7 @@ class SopView(GuardedModelView):
 
     @action("new_version", _l("New version"), _l("Copy the selected SOP versions into new drafts?"))
     def action_new_version(self, ids):
-        for sop in db.session.scalars(db.select(Sop).where(Sop.id.in_(_int_ids(ids)))).all():
+        for sop in db.session.scalars(db.select(Sop).where(Sop.id.in_(self.row_ids(ids)))).all():
             copy = workflow.new_sop_version(db.session, sop)
             flash(
                 _("Draft %(sop)s created; edit its steps, then activate it.", sop=copy), "success"
@@ -60,7 +53,7 @@ class SopView(GuardedModelView):
 
     @action("activate", _l("Activate"), _l("New dossiers will use the selected version. Continue?"))
     def action_activate(self, ids):
-        for sop in db.session.scalars(db.select(Sop).where(Sop.id.in_(_int_ids(ids)))).all():
+        for sop in db.session.scalars(db.select(Sop).where(Sop.id.in_(self.row_ids(ids)))).all():
             try:
                 workflow.activate_sop(db.session, sop)
                 flash(_("%(sop)s is now active.", sop=sop), "success")

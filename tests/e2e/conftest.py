@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from .server import CHROMIUM, launch, serve
+from .server import chromium_installed, launch, serve
 
 HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config, items) -> None:
     """Mark every browser test ``e2e``; skip them all when Chromium is not installed."""
-    missing = not Path(CHROMIUM).exists()
+    missing = not chromium_installed()
     skip = pytest.mark.skip(reason="Chromium not installed: apt-get install chromium")
     for item in items:
         if HERE in item.path.parents:

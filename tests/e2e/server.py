@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 
@@ -11,6 +12,11 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def chromium_installed(path: str = CHROMIUM) -> bool:
+    """Whether Chromium can be started: an executable file (not merely a path that exists)."""
+    return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
 class QuietHandler(WSGIRequestHandler):

@@ -1,0 +1,61 @@
+"""Reading what people type, strictly: the form fields every model form gets from its columns,
+and row ids in URLs. A value a column cannot hold, or digits of another script, get a message
+(or a 404), never a database error nor a different number than the one shown."""
+
+from __future__ import annotations
+
+from flask_admin.model.form import converts
+from werkzeug.routing import BaseConverter, ValidationError
+from wtforms.validators import ValidationError as FieldError
+
+from models.validation import date_error, parse_integer, single_line_error
+
+from ..i18n import _
+from ..numbers import NumberConverter
+
+
+def rule(check):
+    """A WTForms validator from a field rule of ``models.validation``."""
+
+    def validate(form, field) -> None:
+        error = check(field.data)
+        if error:
+            raise FieldError(_(error))
+
+    return validate
+
+
+single_line = rule(single_line_error)
+in_date_range = rule(date_error)
+
+
+class ModelConverter(NumberConverter):
+    """Flask-Admin's form fields for our columns, each with the rules of ``models.validation``:
+    single-line text without control characters, dates in the years people enter, and (from
+    ``NumberConverter``) numbers in the user's locale that the column holds."""
+
+    @converts("String")
+    def conv_String(self, column, field_args, **extra):
+        field_args["validators"].append(single_line)
+        return super().conv_String(column=column, field_args=field_args, **extra)
+
+    @converts("Date")
+    def convert_date(self, field_args, **extra):
+        field_args["validators"].append(in_date_range)
+        return super().convert_date(field_args=field_args, **extra)
+
+
+class IdConverter(BaseConverter):
+    """``<id:name>`` in a route: a row id in ASCII digits that an Integer column holds (any
+    other value does not match the route: 404)."""
+
+    regex = r"[0-9]{1,12}"
+
+    def to_python(self, value: str) -> int:
+        number = parse_integer(value, minimum=1)
+        if number is None:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
