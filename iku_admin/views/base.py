@@ -22,7 +22,7 @@ from wtforms import HiddenField
 import models.base
 from models import AuditEntry
 
-from .. import auth
+from .. import auth, workflow
 from ..extensions import db
 from ..i18n import FormTranslations, _, fmt_date
 
@@ -224,6 +224,9 @@ class GuardedModelView(ModelView):
         )
 
     def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, workflow.WorkflowError):  # e.g. the content lock, at the flush
+            flash(str(exc), "error")
+            return True
         if isinstance(exc, StaleDataError):
             flash(_("This record was changed by someone else at the same moment. Your changes "
                     "were not saved; reload the page."), "error")  # fmt: skip
