@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -15,6 +13,7 @@ from models import LoginAttempt
 from .. import auth
 from ..extensions import db
 from ..i18n import LANGUAGES, _, _l
+from .redirects import is_same_site_path
 
 bp = Blueprint("auth", __name__)
 
@@ -26,11 +25,7 @@ class LoginForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     """Only follow a ``next`` that stays on this site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
-            return target
-    return url_for("admin.index")
+    return target if is_same_site_path(target) else url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
