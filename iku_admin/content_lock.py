@@ -51,19 +51,17 @@ def init_app(app: Flask) -> None:
 
 
 def _check(session: Session, flush_context, instances) -> None:
-    stored: dict[type, set[int]] = {}  # rows whose stored dossier is touched, per model
+    new = [row for row in session.new if type(row) in PARENTS]
+    changed = [r for r in session.dirty if type(r) in PARENTS and session.is_modified(r)]
+    deleted = [row for row in session.deleted if type(row) in PARENTS]
+    stored: dict[type, set[int]] = {}  # stored rows, per model: the dossier they leave
+    for row in [*changed, *deleted]:
+        stored.setdefault(type(row), set()).add(inspect(row).identity[0])
     dossiers: dict[int, Dossier] = {}  # by id(): a new dossier has no primary key yet
-    for row in [*session.new, *session.dirty, *session.deleted]:
-        model = type(row)
-        if model not in PARENTS or (row in session.dirty and not session.is_modified(row)):
-            continue
-        state = inspect(row)
-        if state.has_identity:
-            stored.setdefault(model, set()).add(state.identity[0])
-        if row not in session.deleted:
-            dossier = _dossier(session, row)
-            if dossier is not None:
-                dossiers[id(dossier)] = dossier
+    for row in [*new, *changed]:  # the dossier they join
+        dossier = _dossier(session, row)
+        if dossier is not None:
+            dossiers[id(dossier)] = dossier
     for model, ids in stored.items():
         for dossier_id in session.scalars(STORED_DOSSIER[model].where(model.id.in_(ids))):
             dossier = session.get(Dossier, dossier_id)
