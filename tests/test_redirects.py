@@ -80,7 +80,7 @@ def cases(app, user) -> list[tuple[str, str, str, dict]]:
     found = []
     with app.test_request_context():
         login_user(user)  # what the user may do decides which endpoints are open
-        for view in app.extensions["admin"][0]._views:
+        for view in app.extensions["admin"][0]._views:  # Flask-Admin keeps no public list
 
             def at(name, method="GET", form=None, view=view, **args):
                 return (view.endpoint, method, url_for(f"{view.endpoint}.{name}", **args), form)

@@ -32,6 +32,8 @@ class SameSiteReturn:
     return_argument = "url"
 
     def _handle_view(self, name, **kwargs):
+        # Flask-Admin's hook run before every exposed view (the base views' access check
+        # overrides it too); Flask-Admin offers no public one for the return target.
         key = self.return_argument
         if not all(is_same_site_path(target) for target in request.values.getlist(key)):
             for source in ("args", "form", "values"):
