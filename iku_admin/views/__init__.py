@@ -88,10 +88,6 @@ class ObjectiveView(ContentView):
         "name": _l("Strategic objective"),
     }  # fmt: skip
 
-    @staticmethod
-    def dossier_of(model):
-        return model.dossier
-
 
 class TargetView(ContentView):
     column_list = ["indicator", "year", "target"]

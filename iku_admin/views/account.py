@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     current_app,
@@ -24,6 +22,7 @@ from models.people import end_sessions
 from .. import auth
 from ..extensions import db
 from ..i18n import LANGUAGES, _, _l
+from .redirects import is_same_site_path
 
 bp = Blueprint("auth", __name__)
 
@@ -35,11 +34,7 @@ class LoginForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     """Only follow a ``next`` that stays on this site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
-            return target
-    return url_for("admin.index")
+    return target if is_same_site_path(target) else url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

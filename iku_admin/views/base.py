@@ -1,4 +1,5 @@
-"""The guarded base views every screen extends: login, role check, CSRF, safe export."""
+"""The guarded base views every screen extends: login, role check, CSRF, same-site return
+targets, safe export."""
 
 from __future__ import annotations
 
@@ -25,11 +26,12 @@ import models.base
 from models import AuditEntry
 from models.validation import RuleError, date_error, parse_integer
 
-from .. import auth
+from .. import auth, workflow
 from ..extensions import db
 from ..i18n import FormTranslations, _, fmt_date
 from ..numbers import Bounds, NumberError
 from .fields import ModelConverter
+from .redirects import SameSiteReturn
 
 # Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -153,7 +155,7 @@ def deny(name: str | None = None):
     abort(403)
 
 
-class GuardedModelView(ModelView):
+class GuardedModelView(SameSiteReturn, ModelView):
     """A ModelView whose access follows ``auth.MATRIX`` for its endpoint.
 
     Subclasses set ``allow_create``/``allow_edit``/``allow_delete`` to say what the screen
@@ -284,6 +286,9 @@ class GuardedModelView(ModelView):
         )
 
     def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, workflow.WorkflowError):  # e.g. the content lock, at the flush
+            flash(str(exc), "error")
+            return True
         if isinstance(exc, StaleDataError):
             flash(_("This record was changed by someone else at the same moment. Your changes "
                     "were not saved; reload the page."), "error")  # fmt: skip
@@ -443,7 +448,7 @@ def _after(keys, last: tuple, nulls_high: bool):
     return or_(*clauses)
 
 
-class GuardedIndexView(AdminIndexView):
+class GuardedIndexView(SameSiteReturn, AdminIndexView):
     """The admin index requires a login like every other page."""
 
     def is_accessible(self) -> bool:
@@ -453,7 +458,7 @@ class GuardedIndexView(AdminIndexView):
         return deny(name)
 
 
-class GuardedView(BaseView):
+class GuardedView(SameSiteReturn, BaseView):
     """A plain Flask-Admin view (documents, dashboard, imports) guarded by ``auth.MATRIX``.
 
     Reading needs the screen's read level; routes that change data call ``require_write``.

@@ -1,26 +1,25 @@
 """The IKU content screens: objectives, indicators (with inline targets) and targets.
 
-Content can be changed only while its dossier is being drafted (see ``workflow``).
+Content can be changed only while its dossier is being drafted (see ``content_lock``).
 """
 
 from __future__ import annotations
 
 from flask_admin.model.form import InlineFormAdmin
-from sqlalchemy.orm.attributes import flag_modified
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
 from models import Indicator, IndicatorTarget, target_year_error
 from models.validation import INDICATOR_UNITS
 
-from .. import workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
 
 
 class ContentView(GuardedModelView):
-    """Base of the content screens: refuses changes to a locked dossier's content."""
+    """Base of the content screens. A locked dossier's content is refused when saved
+    (``content_lock``); the form checks what the lock does not: target years."""
 
     can_export = True
     export_types = ["csv", "xlsx"]
@@ -29,19 +28,7 @@ class ContentView(GuardedModelView):
     def dossier_of(model):
         raise NotImplementedError
 
-    def _guard(self, model) -> None:
-        dossier = self.dossier_of(model)
-        try:
-            workflow.ensure_content_editable(dossier)
-        except workflow.WorkflowError as error:
-            raise ValidationError(str(error)) from error
-        if dossier is not None:
-            # A content change is a change of the dossier: whoever opened it before (to
-            # review it, say) must reload before acting on it.
-            flag_modified(dossier, "title")
-
     def on_model_change(self, form, model, is_created):
-        self._guard(model)
         if isinstance(model, Indicator):
             targets = model.targets
         else:
@@ -50,9 +37,6 @@ class ContentView(GuardedModelView):
             error = target_year_error(self.dossier_of(model), target.year)
             if error:
                 raise ValidationError(_(error))
-
-    def on_model_delete(self, model):
-        self._guard(model)
 
 
 class TargetInline(InlineFormAdmin):
