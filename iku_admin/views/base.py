@@ -132,24 +132,20 @@ EXPORT_FORMATTERS = {
 }
 
 
-class ExportCells:
-    """How one export column's values become typed cells, per type of value: Flask-Admin's
+class ExportCells(dict):
+    """How one export column's values become typed cells, by type of value: Flask-Admin's
     type formatting (the first of the view's ``column_type_formatters_export`` whose type the
-    value is an instance of), then ``export_cell``. Worked out the first time a type is seen
-    instead of for every cell, and a lazy label is translated once."""
+    value is an instance of), then ``export_cell``; a lazy label is translated once. Each
+    type's function (None: the value as it is) is worked out the first time it is seen."""
 
     def __init__(self, view, name: str):
+        super().__init__()
         self.view = view
         self.name = name
-        self._makers: dict[type, object] = {}
 
-    def __getitem__(self, kind: type):
-        """The function that makes a value of type ``kind`` a cell (None: as it is)."""
-        try:
-            return self._makers[kind]
-        except KeyError:
-            maker = self._makers[kind] = self._maker(kind)
-            return maker
+    def __missing__(self, kind: type):
+        maker = self[kind] = self._maker(kind)
+        return maker
 
     def _maker(self, kind: type):
         formatters = self.view.column_type_formatters_export.items()
@@ -420,38 +416,42 @@ class GuardedModelView(ModelView):
                 return
             left -= size
 
-    def _export_batch(self, query, readers) -> tuple[list[list], tuple | None]:
+    def _export_batch(self, query, columns) -> tuple[list[list], tuple | None]:
         """One batch's rows of typed cells, and its last row's sort key."""
         rows = query.all()
-        batch = [[read(model) for read in readers] for model, *_ in rows]
+        getters = [get for get, _cells in columns]
+        cells = [cells for _get, cells in columns]
+        batch = []
+        for model, *_keys in rows:
+            values = zip([get(model) for get in getters], cells, strict=True)
+            batch.append([v if (make := c[type(v)]) is None else make(v) for v, c in values])
         return batch, tuple(rows[-1][1:]) if rows else None
 
     def _export_readers(self) -> list:
-        """Per export column, a function from a model to its typed cell."""
+        """Per export column, how to read its value from a model, and its ``ExportCells``."""
         return [self._export_reader(name) for name, _label in self._export_columns]
 
     def _export_reader(self, name: str):
         """Flask-Admin's ``get_export_value`` for one column (its column formatter, else the
-        attribute; its choice label, else the type formatter) made into a typed cell, with the
-        column's formatter, translated choice labels and type formatters looked up once per
-        export, not for every cell."""
+        attribute; its choice label, else the type formatter) with the column's formatter,
+        translated choice labels and type formatters looked up once per export, not for
+        every cell: (a function from a model to the value, the column's ``ExportCells``)."""
         formatter = self.column_formatters_export.get(name)
         labels = {key: str(label) for key, label in self._column_choices_map.get(name, {}).items()}
         get = attrgetter(name) if "." not in name else partial(rec_getattr, attr=name)
-        makers = ExportCells(self, name)
-
-        def read(model):
-            value = formatter(self, None, model, name) if formatter else get(model)
-            if labels:
-                return export_cell(labels.get(value) or value)
-            make = makers[type(value)]
-            return value if make is None else make(value)
-
-        return read
+        if formatter:
+            get = lambda model: formatter(self, None, model, name)  # noqa: E731
+        if labels:
+            attribute = get
+            get = lambda model: labels.get(value := attribute(model)) or value  # noqa: E731
+        return get, ExportCells(self, name)
 
     def get_export_value(self, model, name):
         """One typed cell, as an export makes it (an export reads whole batches instead)."""
-        return self._export_reader(name)(model)
+        get, cells = self._export_reader(name)
+        value = get(model)
+        make = cells[type(value)]
+        return value if make is None else make(value)
 
     def _export_headers(self) -> list[str]:
         return [str(label) for _name, label in self._export_columns]
