@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import contextvars
-import csv
 import gc
 import io
 import re
@@ -13,7 +12,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
-from conftest import login, make_dossier, make_user
+from conftest import csv_cells, login, make_dossier, make_user
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import force_locale
 from openpyxl import load_workbook
@@ -62,11 +61,7 @@ def expected_headers(app, endpoint) -> list[str]:
 
 
 def csv_rows(response, delimiter: str = ";") -> list[list[str]]:
-    """The CSV as a spreadsheet in an Indonesian locale reads it: UTF-8 by its byte-order
-    mark (else the Windows code page), fields split by the list separator ";"."""
-    data = response.data
-    text = data.decode("utf-8-sig") if data.startswith(codecs.BOM_UTF8) else data.decode("cp1252")
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return csv_cells(response.data, delimiter)
 
 
 def xlsx_rows(response) -> list[list]:
