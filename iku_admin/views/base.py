@@ -121,8 +121,8 @@ TYPE_FORMATTERS = {
     ),
 }
 EXPORT_FORMATTERS = {
-    # Typed cells (see spreadsheet.py): an empty cell, a date, and a time in office time to
-    # the minute (a spreadsheet knows no time zones); yes and no in words.
+    # Typed cells (see spreadsheet.py): an empty cell, a date, a time in office time (a
+    # spreadsheet knows no time zones; the files show it to the minute), yes and no in words.
     **typefmt.EXPORT_FORMATTERS,
     type(None): lambda view, value, name=None: None,
     datetime: lambda view, value, name=None: value.astimezone(models.base.LOCAL_TZ).replace(
