@@ -55,6 +55,7 @@ DATA_SOURCE = "Sumber Data"
 RESPONSIBLE = "Penanggung Jawab"
 TARGET = "Target {year}"
 TARGET_HEADER = re.compile(r"target\s+(\d{4})")
+TEXT_FORMAT = "@"  # a spreadsheet's "Text" number format
 
 # Header -> the model column it fills (its length limits the text).
 COLUMNS = {
@@ -152,7 +153,10 @@ def template_workbook(dossier: Dossier) -> bytes:
     sheet.freeze_panes = "A2"
     for index, header in enumerate(headers, start=1):
         wide = header in (OBJECTIVE, INDICATOR, DEFINITION, DATA_SOURCE, RESPONSIBLE)
-        sheet.column_dimensions[get_column_letter(index)].width = 40 if wide else 14
+        column = sheet.column_dimensions[get_column_letter(index)]
+        column.width = 40 if wide else 14
+        if header in COLUMNS:  # text: what is typed stays as typed ("050" keeps its zero)
+            column.number_format = TEXT_FORMAT
 
     units = workbook.create_sheet(UNITS_SHEET)
     units.append([UNIT])

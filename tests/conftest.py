@@ -3,6 +3,9 @@ built once from the migrations, and a clean, seeded database for every test."""
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -272,3 +275,11 @@ def english(app):
     yield
     config.locale_selector = chosen
     g.pop("_flask_babel", None)
+
+
+def csv_cells(data: bytes, delimiter: str = ";") -> list[list[str]]:
+    """An exported CSV as a spreadsheet set up for Indonesian reads it on a double-click:
+    UTF-8 when it starts with a byte-order mark (else the Windows code page), fields split by
+    the list separator ";"."""
+    text = data.decode("utf-8-sig") if data.startswith(codecs.BOM_UTF8) else data.decode("cp1252")
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))

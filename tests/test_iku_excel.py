@@ -116,6 +116,24 @@ def test_template_download(client, people, dossier):
     assert lists["E2:E1001"] == '"max,min"'
 
 
+def test_template_text_columns_are_text_formatted(client, people, dossier):
+    login(client, "kadis")
+    book = load_workbook(io.BytesIO(client.get(f"/admin/iku_excel/template/{dossier.id}/").data))
+    sheet = book["IKU"]
+    formats = {
+        cell.value: sheet.column_dimensions[cell.column_letter].number_format for cell in sheet[1]
+    }
+    assert {h for h, f in formats.items() if f == "@"} == set(iku_excel.COLUMNS)
+    assert {f for h, f in formats.items() if h.startswith("Target")} == {"General"}
+
+
+def test_a_baseline_typed_as_text_keeps_its_leading_zero(dossier):
+    # What a spreadsheet stores when "050" is typed into a text-formatted cell.
+    rows = rows_of(dossier, [row(1, Baseline="050", Sumber_Data="0123")])
+    [parsed] = parse_rows(dossier, rows)
+    assert (parsed.fields["baseline"], parsed.fields["data_source"]) == ("050", "0123")
+
+
 def test_template_follows_the_period(db):
     assert template_headers(make_dossier(period=(2025, 2026)))[6:8] == [
         "Target 2025",

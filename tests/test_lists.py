@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
-from conftest import login, make_dossier
+from conftest import csv_cells, login, make_dossier
 
 
 def shown_ids(html: str) -> list[int]:
@@ -27,6 +25,6 @@ def test_csv_export_streams_every_row(client, db, people):
     ids = [make_dossier(title=f"=IKU {n}").id for n in range(1005)]
     login(client, "staf")
     response = client.get("/admin/dossier/export/csv/")
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = csv_cells(response.data)
     assert len(rows) == len(ids) + 1
     assert {row[1] for row in rows[1:]} == {f"'=IKU {n}" for n in range(1005)}

@@ -3,22 +3,28 @@ targets, safe export."""
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
+from operator import attrgetter
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.actions import action
+from flask_admin.babel import gettext as admin_gettext
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView, filters
 from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
 from flask_admin.model.filters import BaseBooleanFilter, BaseFloatListFilter, BaseIntListFilter
-from flask_babel import pgettext
+from flask_admin.tools import rec_getattr
+from flask_babel import LazyString, get_locale, pgettext
 from flask_login import current_user
 from sqlalchemy import and_, inspect, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.utils import secure_filename
 from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
@@ -26,7 +32,7 @@ import models.base
 from models import AuditEntry
 from models.validation import RuleError, date_error, parse_integer
 
-from .. import auth, workflow
+from .. import auth, spreadsheet, workflow
 from ..extensions import db
 from ..i18n import FormTranslations, _, fmt_date
 from ..numbers import Bounds, NumberError
@@ -35,13 +41,56 @@ from .redirects import SameSiteReturn
 
 # Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may pass over before a formula: whitespace (the no-break and other
+# Unicode spaces included), the byte-order mark and the zero-width characters.
+INVISIBLE_PREFIX = "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + (
+    "\ufeff\u200b\u200c\u200d\u2060"
+)
 
 
 def neutralise_cell(value):
-    """Keep a spreadsheet from running a cell as a formula (prefix it with a quote)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Keep a spreadsheet from running a text cell as a formula (prefix it with a quote),
+    also when the formula hides behind whitespace or invisible characters."""
+    if (
+        isinstance(value, str)
+        and value[:1] in _RISKY_FIRST
+        and (
+            value.startswith(FORMULA_PREFIXES)
+            or value.lstrip(INVISIBLE_PREFIX).startswith(FORMULA_PREFIXES)
+        )
+    ):
         return "'" + value
     return value
+
+
+_RISKY_FIRST = frozenset(FORMULA_PREFIXES) | frozenset(INVISIBLE_PREFIX)
+
+
+def _finite(number):
+    return number if math.isfinite(number) else str(number)
+
+
+def _as_text(value) -> str:
+    return neutralise_cell(str(value))
+
+
+# How a value of each type becomes a typed export cell (None: as it is); a value of any other
+# type (a related record, a label) becomes neutralised text.
+CELL_MAKERS = {
+    str: neutralise_cell,
+    int: None,
+    Decimal: _finite,
+    float: _finite,
+    date: None,
+    datetime: None,
+    type(None): None,
+}
+
+
+def export_cell(value):
+    """A value as a typed export cell (see ``CELL_MAKERS``)."""
+    maker = CELL_MAKERS.get(type(value), _as_text)
+    return value if maker is None else maker(value)
 
 
 def _validated_by_clean(filter_class: type) -> type:
@@ -125,17 +174,49 @@ TYPE_FORMATTERS = {
     ),
 }
 EXPORT_FORMATTERS = {
-    # Spreadsheets read ISO dates as dates; office time, to the minute.
+    # Typed cells (see spreadsheet.py): an empty cell, a date, a time in office time (a
+    # spreadsheet knows no time zones; the files show it to the minute), yes and no in words.
     **typefmt.EXPORT_FORMATTERS,
-    datetime: lambda view, value, name=None: value.astimezone(models.base.LOCAL_TZ).strftime(
-        "%Y-%m-%d %H:%M"
+    type(None): lambda view, value, name=None: None,
+    datetime: lambda view, value, name=None: value.astimezone(models.base.LOCAL_TZ).replace(
+        tzinfo=None
     ),
-    date: lambda view, value, name=None: value.isoformat(),
+    bool: TYPE_FORMATTERS[bool],
 }
 
 
-class ExportRow(dict):
-    """One exported row's cells, formatted while its batch was read."""
+class ExportCells(dict):
+    """How one export column's values become typed cells, by type of value: Flask-Admin's
+    type formatting (the first of the view's ``column_type_formatters_export`` whose type the
+    value is an instance of), then ``export_cell``; a lazy label is translated once. Each
+    type's function (None: the value as it is) is worked out the first time it is seen."""
+
+    def __init__(self, view, name: str):
+        super().__init__()
+        self.view = view
+        self.name = name
+
+    def __missing__(self, kind: type):
+        maker = self[kind] = self._maker(kind)
+        return maker
+
+    def _maker(self, kind: type):
+        formatters = self.view.column_type_formatters_export.items()
+        formatter = next((f for t, f in formatters if issubclass(kind, t)), None)
+        if formatter is not None:
+            return lambda value: export_cell(formatter(self.view, value, self.name))
+        if kind is LazyString:
+            texts = {}  # a label (kept, so that its id stays its own) -> its text
+
+            def translated(label):
+                if id(label) not in texts:
+                    if len(texts) > 100:  # labels made afresh for every row
+                        texts.clear()
+                    texts[id(label)] = (label, neutralise_cell(str(label)))
+                return texts[id(label)][1]
+
+            return translated
+        return CELL_MAKERS.get(kind, _as_text)
 
 
 class TranslatedForm(BaseForm):
@@ -355,9 +436,10 @@ class GuardedModelView(SameSiteReturn, ModelView):
     export_batch_size = 1000
 
     def _export_data(self):
-        """The list's rows (its search, filters and order; ``export_max_rows`` at most), read
-        ``export_batch_size`` at a time after the previous batch's last sort key, never all
-        at once and never through a cursor left open while the download runs."""
+        """The list's rows (its search, filters and order; ``export_max_rows`` at most) as
+        lists of typed cells, read ``export_batch_size`` at a time after the previous batch's
+        last sort key, never all at once and never through a cursor left open while the
+        download runs."""
         args = self._get_list_extra_args()
         sort = self._get_column_by_idx(args.sort)
         sort_column = sort[0] if sort else None
@@ -365,7 +447,7 @@ class GuardedModelView(SameSiteReturn, ModelView):
             0, sort_column, args.sort_desc, args.search, args.filters, execute=False, page_size=0
         )
         query, keys = self._export_keys(query.order_by(None), sort_column, args.sort_desc)
-        return count, self._export_batches(query, keys)
+        return count, self._export_batches(query, keys, self._export_readers())
 
     def _export_keys(self, query, sort_column, sort_desc):
         """The list's order as ``[(expression, descending)]``, ties broken by primary key."""
@@ -388,9 +470,9 @@ class GuardedModelView(SameSiteReturn, ModelView):
                 keys.append((column, False))
         return query, keys
 
-    def _export_batches(self, query, keys):
-        """Yield the rows batch by batch; each batch is read, formatted into ``ExportRow``s
-        and its transaction ended before its rows are handed on."""
+    def _export_batches(self, query, keys, readers):
+        """Yield the rows batch by batch; each batch is read, made into typed cells and its
+        transaction ended before its rows are handed on."""
         nulls_high = db.session.get_bind().dialect.name in {"postgresql", "oracle"}
         query = query.add_columns(*(key for key, _descending in keys)).order_by(
             *(key.desc() if descending else key.asc() for key, descending in keys)
@@ -403,29 +485,78 @@ class GuardedModelView(SameSiteReturn, ModelView):
             # The stream runs after the view's session was removed: read in the current one,
             # and end its transaction before the rows go out (none stays open while the client
             # downloads, nor after it stops; the session keeps nothing of the batch).
-            batch, last = self._export_batch(page.with_session(db.session()).limit(size))
+            batch, last = self._export_batch(page.with_session(db.session()).limit(size), readers)
             db.session.rollback()
             yield from batch
             if len(batch) < size:
                 return
             left -= size
 
-    def _export_batch(self, query) -> tuple[list[ExportRow], tuple | None]:
-        """One batch's formatted rows, and its last row's sort key."""
+    def _export_batch(self, query, columns) -> tuple[list[list], tuple | None]:
+        """One batch's rows of typed cells, and its last row's sort key."""
         rows = query.all()
-        names = [name for name, _label in self._export_columns]
-        batch = [
-            ExportRow((n, self.get_export_value(model, n)) for n in names) for model, *_ in rows
-        ]
+        getters = [get for get, _cells in columns]
+        cells = [cells for _get, cells in columns]
+        batch = []
+        for model, *_keys in rows:
+            values = zip([get(model) for get in getters], cells, strict=True)
+            batch.append([v if (make := c[type(v)]) is None else make(v) for v, c in values])
         return batch, tuple(rows[-1][1:]) if rows else None
 
+    def _export_readers(self) -> list:
+        """Per export column, how to read its value from a model, and its ``ExportCells``."""
+        return [self._export_reader(name) for name, _label in self._export_columns]
+
+    def _export_reader(self, name: str):
+        """Flask-Admin's ``get_export_value`` for one column (its column formatter, else the
+        attribute; its choice label, else the type formatter) with the column's formatter,
+        translated choice labels and type formatters looked up once per export, not for
+        every cell: (a function from a model to the value, the column's ``ExportCells``)."""
+        formatter = self.column_formatters_export.get(name)
+        labels = {key: str(label) for key, label in self._column_choices_map.get(name, {}).items()}
+        get = attrgetter(name) if "." not in name else partial(rec_getattr, attr=name)
+        if formatter:
+            get = lambda model: formatter(self, None, model, name)  # noqa: E731
+        if labels:
+            attribute = get
+            get = lambda model: labels.get(value := attribute(model)) or value  # noqa: E731
+        return get, ExportCells(self, name)
+
     def get_export_value(self, model, name):
-        if isinstance(model, ExportRow):
-            return model[name]
-        value = super().get_export_value(model, name)
-        if not isinstance(value, int | float | Decimal):
-            value = str(value)  # related records and lazy labels: neutralise their text too
-        return neutralise_cell(value)
+        """One typed cell, as an export makes it (an export reads whole batches instead)."""
+        get, cells = self._export_reader(name)
+        value = get(model)
+        make = cells[type(value)]
+        return value if make is None else make(value)
+
+    def _export_headers(self) -> list[str]:
+        return [str(label) for _name, label in self._export_columns]
+
+    # Flask-Admin's own writers make every cell text (a CSV comma-separated without a
+    # byte-order mark, an XLSX through tablib in a sheet called "Tablib Dataset", held whole
+    # in memory) and have no hook for either: these two private methods are replaced.
+
+    def _export_csv(self, return_url):
+        _count, rows = self._export_data()
+        chunks = spreadsheet.csv_chunks(self._export_headers(), rows, str(get_locale()))
+        return self._export_response(chunks, "csv", spreadsheet.CSV_MIMETYPE)
+
+    def _export_tablib(self, export_type, return_url):
+        if export_type != "xlsx":
+            flash(admin_gettext('Export type "%(type)s" is not supported.', type=export_type),
+                  "error")  # fmt: skip
+            return redirect(return_url)
+        _count, rows = self._export_data()
+        chunks = spreadsheet.xlsx_chunks(str(self.name), self._export_headers(), rows)
+        return self._export_response(chunks, "xlsx", spreadsheet.XLSX_MIMETYPE)
+
+    def _export_response(self, chunks, export_type: str, mimetype: str) -> Response:
+        filename = secure_filename(self.get_export_name(export_type))
+        return Response(
+            stream_with_context(chunks),
+            headers={"Content-Disposition": f"attachment;filename={filename}"},
+            mimetype=mimetype,
+        )
 
 
 def _after(keys, last: tuple, nulls_high: bool):

@@ -40,10 +40,13 @@ BULK_ACTIONS = ("complete", "approve", "return_for_revision")
 MAX_LISTED = 50
 
 
+DONE = _l("Done")
+
+
 def _step_label(view, context, model, name):
     step = model.current_step
     if model.status == "done" or step is None:
-        return _("Done")
+        return DONE
     return f"{step.position}. {step.activity}"
 
 
@@ -65,7 +68,7 @@ class DossierView(GuardedModelView):
                       "letter_date"]  # fmt: skip
     column_sortable_list = ["id", "title", "period_start", "status", "revision_round",
                             "step_started_at", "step_due_at"]  # fmt: skip
-    column_choices = {"status": [("in_progress", _l("In progress")), ("done", _l("Done"))]}
+    column_choices = {"status": [("in_progress", _l("In progress")), ("done", DONE)]}
     column_formatters = {"current_step": _step_label, "waiting": mutu.waiting_formatter}
     column_formatters_export = {"current_step": _step_label}
     form_columns = ["title", "period_start", "period_end", "letter_number", "letter_date",
