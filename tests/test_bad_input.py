@@ -215,14 +215,18 @@ class EditForm(HTMLParser):
             self._in_form = True
         if not self._in_form or not (a.get("name") or tag == "option"):
             return
-        if tag == "input" and a.get("type") == "submit":
-            return  # "save and add another" and the like: not a plain save
+        if tag == "input" and a.get("type") in ("submit", "file"):
+            # "save and add another" and the like: not a plain save; a file input with no
+            # file chosen sends an empty file part, which the test client cannot post as text
+            return
         if tag == "input" and (a.get("type") not in ("checkbox", "radio") or "checked" in a):
             self.data.add(a["name"], a.get("value") or "")
             kind = a.get("type", "text")
             if a.get("data-role") == "datepicker":
                 kind = "date"
-            elif kind == "number" and a.get("step") == "any":
+            elif a.get("inputmode") == "numeric":
+                kind = "number"
+            elif a.get("inputmode") == "decimal":
                 kind = "decimal"
             self.kinds[a["name"]] = kind
         elif tag == "select":

@@ -391,14 +391,15 @@ class GuardedModelView(SameSiteReturn, ModelView):
         return super().handle_view_exception(exc)
 
     def get_invalid_value_msg(self, value, filter) -> str:
-        """A refused number filter says why, as a number field would."""
+        """A refused number filter also says why, as a number field would."""
+        message = super().get_invalid_value_msg(value, filter)
         try:
             filter.clean(value)
         except NumberError as error:
-            return f"{filter.name}: {error}"
+            return f"{message} ({filter.name}: {error})"
         except ValueError:
             pass
-        return super().get_invalid_value_msg(value, filter)
+        return message
 
     def _get_list_extra_args(self):
         """Keep page numbers and sizes within what a list can show (no SQL overflow)."""
