@@ -224,7 +224,8 @@ class Bench:
         if page.page_100:
             page.statements["page 100"] = self.count(client, page.page_100)
         print(f"  {page.label}: median {statistics.median(page.times):.1f} ms, "
-              f"{page.statements['N']} statements", flush=True)  # fmt: skip
+              f"max {SLOWEST[page.url]:.1f} ms, {page.statements['N']} statements",
+              flush=True)  # fmt: skip
 
 
 def filter_arg(app: Flask, endpoint: str, column: str, kind: type) -> str:
