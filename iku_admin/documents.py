@@ -13,6 +13,7 @@ part of the form and stay Indonesian; everything else goes through gettext.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -68,6 +69,13 @@ class DocumentLimits:
 
     rows: int
     chars: int
+
+    def check(self, rows: int, chars: int, message: Callable[..., str]) -> None:
+        """Raise ``DocumentTooLarge`` when a document of ``rows`` table rows and ``chars``
+        characters is past these limits, saying ``message(rows, chars, max_rows, max_chars)``."""
+        if rows > self.rows or chars > self.chars:
+            figures = {"rows": rows, "chars": chars, "max_rows": self.rows, "max_chars": self.chars}
+            raise DocumentTooLarge(message(**figures))
 
 
 # WeasyPrint's time grows with the table: on the benchmark machine a PDF of 100 indicators of
@@ -232,13 +240,11 @@ def check_iku_size(doc: IkuDocument, limits: DocumentLimits) -> None:
     chars = sum(_text_length(line.objective.name) for line in doc.lines if line.span) + sum(
         _text_length(i.name, i.definition, i.unit, i.data_source, i.responsible) for i in indicators
     )
-    if len(doc.lines) > limits.rows or chars > limits.chars:
-        raise DocumentTooLarge(
-            _("This IKU is too large for this document: its table has %(rows)s rows and "
-              "%(chars)s characters of text, where at most %(max_rows)s rows and %(max_chars)s "
-              "characters fit. Download the IKU as XLSX instead: it holds every indicator.",
-              rows=len(doc.lines), chars=chars, max_rows=limits.rows, max_chars=limits.chars)
-        )  # fmt: skip
+    limits.check(len(doc.lines), chars, lambda **figures: _(
+        "This IKU is too large for this document: its table has %(rows)s rows and %(chars)s "
+        "characters of text, where at most %(max_rows)s rows and %(max_chars)s characters "
+        "fit. Download the IKU as XLSX instead: it holds every indicator.", **figures
+    ))  # fmt: skip
 
 
 def iku_html(dossier: Dossier, pdf: bool = False) -> str:
@@ -713,13 +719,11 @@ def check_sop_size(sop: Sop, limits: DocumentLimits) -> None:
     chars = _text_length(*header) + sum(
         _text_length(step.activity, step.input, step.output, step.notes) for step in sop.steps
     )
-    if len(sop.steps) > limits.rows or chars > limits.chars:
-        raise DocumentTooLarge(
-            _("This SOP is too large for this document: %(rows)s steps and %(chars)s "
-              "characters of text, where at most %(max_rows)s steps and %(max_chars)s "
-              "characters fit. Shorten the texts of the SOP or split it.",
-              rows=len(sop.steps), chars=chars, max_rows=limits.rows, max_chars=limits.chars)
-        )  # fmt: skip
+    limits.check(len(sop.steps), chars, lambda **figures: _(
+        "This SOP is too large for this document: %(rows)s steps and %(chars)s characters of "
+        "text, where at most %(max_rows)s steps and %(max_chars)s characters fit. Shorten the "
+        "texts of the SOP or split it.", **figures
+    ))  # fmt: skip
 
 
 def sop_html(sop: Sop, pdf: bool = False) -> str:
