@@ -132,8 +132,10 @@ class _Reader:
                     if limit is not None and read > limit:
                         raise self.strings_too_large()
                     yield chunk
-        except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError):
-            raise NotAWorkbook from None  # damaged data, CRC error, unknown compression
+        except (TooLarge, NotAWorkbook):
+            raise
+        except Exception:  # damaged data fails in many ways (zlib, CRC, encryption, method)
+            raise NotAWorkbook from None
         if read != info.file_size:
             raise NotAWorkbook
 

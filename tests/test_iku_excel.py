@@ -604,6 +604,28 @@ def test_a_part_smaller_than_declared_is_refused(db, client, people, dossier):
     assert "not a valid Excel workbook" in response.text
 
 
+@pytest.mark.parametrize("damage", ["compressed data", "encrypted"])
+def test_a_damaged_part_is_refused(db, client, people, dossier, damage):
+    data = bytearray(workbook(dossier, [row(n) for n in range(1, 30)]))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo(SHEET_PART)
+    header = info.header_offset
+    if damage == "encrypted":
+        data[header + 6] |= 1  # the local header's flag: encrypted
+        entry = data.rindex(SHEET_PART.encode()) - 46
+        data[entry + 8] |= 1  # and the directory's
+    else:
+        names = int.from_bytes(data[header + 26 : header + 28], "little")
+        extra = int.from_bytes(data[header + 28 : header + 30], "little")
+        start = header + 30 + names + extra
+        data[start + 10 : start + 60] = b"\xff" * 50
+    login(client, "timsakip")
+    response = upload(client, dossier, bytes(data))
+    assert response.status_code == 400
+    assert "not a valid Excel workbook" in response.text
+    assert state(db)[:3] == (0, 0, 0)
+
+
 def test_a_part_with_a_dtd_is_refused(dossier):
     bomb = (
         '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]>'
