@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import textwrap
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -60,6 +61,46 @@ def doc_number(value: Decimal | None) -> str:
 
 def local_today() -> date:
     return models.base.utcnow().astimezone(models.base.LOCAL_TZ).date()
+
+
+# --- What a document may hold ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentLimits:
+    """The most a document renders: table rows (the IKU's indicators, the SOP's steps) and
+    characters of text in all its cells."""
+
+    rows: int
+    chars: int
+
+    def check(self, rows: int, chars: int, message: Callable[..., str]) -> None:
+        """Raise ``DocumentTooLarge`` when a document of ``rows`` table rows and ``chars``
+        characters is past these limits, saying ``message(rows, chars, max_rows, max_chars)``."""
+        if rows > self.rows or chars > self.chars:
+            figures = {"rows": rows, "chars": chars, "max_rows": self.rows, "max_chars": self.chars}
+            raise DocumentTooLarge(message(**figures))
+
+
+# WeasyPrint's time grows with the table: on the benchmark machine a PDF of 100 indicators of
+# 400 characters takes a few seconds, and the 1,000 indicators an import accepts ran past a
+# worker's timeout. A real IKU has a few dozen indicators and an SOP a dozen steps. The HTML
+# page costs the server far less (the browser lays it out), so it may hold ten times more.
+# Beyond these limits the document is refused with advice; the IKU's XLSX holds everything.
+PDF_LIMITS = DocumentLimits(rows=100, chars=40_000)
+HTML_LIMITS = DocumentLimits(rows=1_000, chars=400_000)
+
+
+class DocumentTooLarge(Exception):
+    """A document past its limits; the message says what to do, fit to show a user."""
+
+
+def _limits(pdf: bool) -> DocumentLimits:
+    return PDF_LIMITS if pdf else HTML_LIMITS
+
+
+def _text_length(*values: str | None) -> int:
+    return sum(len(value or "") for value in values)
 
 
 # --- Who signs and who initials, read from the SOP steps ------------------------------------
@@ -201,11 +242,27 @@ def iku_document(dossier: Dossier) -> IkuDocument:
     )
 
 
+def check_iku_size(doc: IkuDocument, limits: DocumentLimits) -> None:
+    """Raise ``DocumentTooLarge`` when the IKU table is past ``limits``."""
+    indicators = [line.indicator for line in doc.lines if line.indicator]
+    chars = sum(_text_length(line.objective.name) for line in doc.lines if line.span) + sum(
+        _text_length(i.name, i.definition, i.unit, i.data_source, i.responsible) for i in indicators
+    )
+    limits.check(len(doc.lines), chars, lambda **figures: _(
+        "This IKU is too large for this document: its table has %(rows)s rows and %(chars)s "
+        "characters of text, where at most %(max_rows)s rows and %(max_chars)s characters "
+        "fit. Download the IKU as XLSX instead: it holds every indicator.", **figures
+    ))  # fmt: skip
+
+
 def iku_html(dossier: Dossier, pdf: bool = False) -> str:
-    """The IKU document as a print-ready HTML page (``pdf``: without the screen toolbar)."""
+    """The IKU document as a print-ready HTML page (``pdf``: without the screen toolbar).
+    Raises ``DocumentTooLarge`` past the page's or the PDF's limits."""
+    doc = iku_document(dossier)
+    check_iku_size(doc, _limits(pdf))
     return render_template(
         "documents/iku.html",
-        doc=iku_document(dossier),
+        doc=doc,
         pdf=pdf,
         doc_date=doc_date,
         doc_number=doc_number,
@@ -663,9 +720,24 @@ def sop_chart_svg(sop: Sop, dossier: Dossier | None = None) -> Markup:
     return Markup("".join(out))
 
 
+def check_sop_size(sop: Sop, limits: DocumentLimits) -> None:
+    """Raise ``DocumentTooLarge`` when the SOP sheet is past ``limits``."""
+    header = (sop.number, sop.name, sop.legal_basis, sop.qualifications, sop.related_sops,
+              sop.equipment, sop.warning, sop.records)  # fmt: skip
+    chars = _text_length(*header) + sum(
+        _text_length(step.activity, step.input, step.output, step.notes) for step in sop.steps
+    )
+    limits.check(len(sop.steps), chars, lambda **figures: _(
+        "This SOP is too large for this document: %(rows)s steps and %(chars)s characters of "
+        "text, where at most %(max_rows)s steps and %(max_chars)s characters fit. Shorten the "
+        "texts of the SOP or split it.", **figures
+    ))  # fmt: skip
+
+
 def sop_html(sop: Sop, pdf: bool = False) -> str:
     """The SOP sheet as a print-ready HTML page: the letterhead, the identity header, then
-    the procedure."""
+    the procedure. Raises ``DocumentTooLarge`` past the page's or the PDF's limits."""
+    check_sop_size(sop, _limits(pdf))
     letterhead = document_agency(object_session(sop))
     return render_template(
         "documents/sop.html",

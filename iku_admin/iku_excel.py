@@ -17,7 +17,6 @@ is refused as not a number. Targets keep at most two decimals (the column is Num
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,17 +33,14 @@ from models import Dossier, Indicator, IndicatorTarget, Sop, StrategicObjective
 from models.dossier import POLARITIES
 from models.validation import INDICATOR_UNITS
 
-from . import workflow
+from . import workbook_limits, workflow
 from .i18n import _
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # a small file that unpacks to more is a zip bomb
 MAX_INDICATORS = 1000
-MAX_ROWS = 10 * MAX_INDICATORS  # rows read at all, empty ones included
-MAX_COLUMNS = 60
 
-SHEET, UNITS_SHEET, HELP_SHEET = "IKU", "Satuan", "Petunjuk"
+SHEET, UNITS_SHEET, HELP_SHEET = workbook_limits.IKU_SHEET, "Satuan", "Petunjuk"
 OBJECTIVE = "Sasaran Strategis"
 INDICATOR = "Indikator Kinerja Utama"
 DEFINITION = "Penjelasan/Formulasi"
@@ -235,27 +231,21 @@ def read_rows(filename: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) ->
                    "as .xlsx and upload it again."))]
     )  # fmt: skip
     try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
+        workbook_limits.check(data)  # before openpyxl reads anything
+    except workbook_limits.TooLarge as error:
+        raise ImportRefused([Problem(str(error))], status=413) from None
+    except workbook_limits.NotAWorkbook:
         raise not_a_workbook from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise not_a_workbook
+    columns = workbook_limits.LIMITS.columns  # no value lies right of it (checked above)
     try:
         workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
         try:
             sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
-            rows = []
-            for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
-                rows.append(values)
-                if len(rows) > MAX_ROWS:
-                    break
+            rows = list(sheet.iter_rows(max_col=columns, values_only=True))
         finally:
             workbook.close()
     except Exception:  # a damaged archive fails in many ways (XML, keys, types): all mean this
         raise not_a_workbook from None
-    if len(rows) > MAX_ROWS:
-        raise ImportRefused([Problem(_("The sheet has more than %(n)s rows.", n=MAX_ROWS))])
     return rows
 
 

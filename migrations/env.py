@@ -26,7 +26,7 @@ def _options(connection_or_url) -> dict:
         "target_metadata": target_metadata,
         "compare_type": True,
         "render_as_batch": db.engine.dialect.name == "sqlite",
-        **autogenerate_options(db.engine.dialect.name),
+        **autogenerate_options(),
         **current_app.extensions["migrate"].configure_args,
     }
 

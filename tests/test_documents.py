@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 import zlib
 from decimal import Decimal
 from io import BytesIO
@@ -15,7 +16,7 @@ import openpyxl
 import pytest
 from conftest import fill_iku, login, make_dossier
 from flask import render_template_string
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from iku_admin import documents, workflow
 from iku_admin.seed import SOP_HEADER, SOP_STEPS
@@ -364,3 +365,59 @@ def test_pdf_rendering_fetches_nothing(app, caplog):
         assert documents.render_pdf(html).startswith(b"%PDF-")
     refused = [r.getMessage() for r in caplog.records if "disallowed protocol" in r.getMessage()]
     assert len(refused) == 2
+
+
+# --- what a document may hold -----------------------------------------------------------------
+
+
+def test_an_iku_of_1000_long_indicators_is_refused_quickly(client, people, db):
+    """The most an import accepts: the PDF and the page are refused within 10 s, with advice;
+    the XLSX holds it."""
+    dossier = fill_iku(make_dossier(), indicators=1000)
+    db.session.execute(update(Indicator).values(definition="Rumus perhitungan capaian " * 80))
+    db.session.commit()
+    login(client, "kadis")
+    for url in (f"/admin/documents/iku/{dossier.id}.pdf", f"/admin/documents/iku/{dossier.id}/"):
+        started = time.perf_counter()
+        response = client.get(url)
+        assert time.perf_counter() - started < 10, url
+        assert response.status_code == 422, url
+        assert "XLSX" in response.text and "1000" in response.text
+    xlsx = client.get(f"/admin/documents/iku/{dossier.id}.xlsx")
+    assert xlsx.status_code == 200
+    assert openpyxl.load_workbook(BytesIO(xlsx.data))["IKU"].max_row == 7 + 1000
+
+
+@pytest.mark.parametrize(
+    ("limits", "pdf", "page"),
+    [
+        (documents.DocumentLimits(rows=2, chars=10**6), 422, 200),
+        (documents.DocumentLimits(rows=100, chars=200), 422, 200),
+        (documents.DocumentLimits(rows=3, chars=10**6), 200, 200),
+    ],
+)
+def test_iku_limits(client, people, monkeypatch, limits, pdf, page):
+    dossier = fill_iku(make_dossier(), indicators=3)
+    monkeypatch.setattr(documents, "PDF_LIMITS", limits)
+    login(client, "staf")
+    assert client.get(f"/admin/documents/iku/{dossier.id}.pdf").status_code == pdf
+    assert client.get(f"/admin/documents/iku/{dossier.id}/").status_code == page
+    monkeypatch.setattr(documents, "HTML_LIMITS", limits)
+    assert client.get(f"/admin/documents/iku/{dossier.id}/").status_code == pdf
+
+
+@pytest.mark.parametrize("limit", ["rows", "chars"])
+def test_sop_limits(client, people, db, sop, monkeypatch, limit):
+    steps = len(sop.steps)
+    limits = documents.DocumentLimits(rows=steps - 1 if limit == "rows" else steps, chars=10**6)
+    if limit == "chars":
+        sop.legal_basis = "Peraturan " * 100_000
+        db.session.commit()
+    monkeypatch.setattr(documents, "PDF_LIMITS", limits)
+    login(client, "admin")
+    response = client.get(f"/admin/documents/sop/{sop.id}.pdf")
+    assert response.status_code == 422
+    assert "too large" in response.text or "terlalu besar" in response.text
+    assert client.get(f"/admin/documents/sop/{sop.id}/").status_code == (
+        422 if limit == "chars" else 200
+    )

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import io
 import re
+import time
+import tracemalloc
 import zipfile
 from decimal import Decimal
 
 import pytest
 from conftest import login, make_dossier, post
 from openpyxl import load_workbook
+from openpyxl.xml.constants import SHARED_STRINGS
 from sqlalchemy import func, select, update
 
-from iku_admin import iku_excel, workflow
+from iku_admin import iku_excel, workbook_limits, workflow
 from iku_admin.iku_excel import ImportRefused, parse_number, parse_rows, template_headers
+from iku_admin.workbook_limits import Limits
 from models import Dossier, Indicator, IndicatorTarget, StrategicObjective
 from models.validation import INDICATOR_UNITS
 
@@ -454,19 +458,200 @@ def test_an_empty_sheet_is_refused(dossier):
         parse_rows(dossier, [])
 
 
-@pytest.mark.parametrize(
-    ("limit", "value", "message"),
-    [
-        ("MAX_INDICATORS", 2, "at most 2 indicators"),
-        ("MAX_ROWS", 3, "more than 3 rows"),
-        ("MAX_UNPACKED_BYTES", 5000, "not a valid Excel workbook"),
-    ],
-)
-def test_limits(dossier, monkeypatch, limit, value, message):
+def test_indicator_limit(dossier, monkeypatch):
     data = workbook(dossier, [row(1), row(2), row(3)])
-    monkeypatch.setattr(iku_excel, limit, value)
-    with pytest.raises(ImportRefused, match=message):
+    monkeypatch.setattr(iku_excel, "MAX_INDICATORS", 2)
+    with pytest.raises(ImportRefused, match="at most 2 indicators"):
         parse_rows(dossier, iku_excel.read_rows("iku.xlsx", data))
+
+
+# --- workbooks that would cost too much -----------------------------------------------------
+
+SHEET_PART, STRINGS_PART = "xl/worksheets/sheet1.xml", "xl/sharedStrings.xml"
+SHEET_XML = (
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    "<sheetData>{rows}</sheetData></worksheet>"
+)
+STRINGS_XML = '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{items}</sst>'
+
+
+def repacked(data: bytes, parts: dict[str, bytes]) -> bytes:
+    """A workbook with some of its parts replaced, compressed as hard as zip can."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
+        for item in source.infolist():
+            content = parts.pop(item.filename, None) or source.read(item)
+            target.writestr(item.filename, content)
+        for name, content in parts.items():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def with_strings(data: bytes, strings: bytes) -> bytes:
+    """A workbook with a shared-strings part, declared as Excel declares it."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        types = archive.read("[Content_Types].xml").decode()
+    override = f'<Override PartName="/{STRINGS_PART}" ContentType="{SHARED_STRINGS}"/>'
+    types = types.replace("</Types>", override + "</Types>").encode()
+    return repacked(data, {STRINGS_PART: strings, "[Content_Types].xml": types})
+
+
+def sheet(rows: str) -> bytes:
+    return SHEET_XML.format(rows=rows).encode()
+
+
+def many_cells(dossier) -> bytes:
+    """Two million empty cells: 8 MB of XML in a file of a few kilobytes."""
+    return repacked(
+        workbook(dossier, [row(1)]),
+        {SHEET_PART: sheet(("<row>" + "<c/>" * 1000 + "</row>") * 2000)},
+    )
+
+
+def long_strings(dossier) -> bytes:
+    """A 44 MB shared-strings part (40,000 texts of 1,100 characters) in well under 5 MB."""
+    text = "Penjelasan indikator Sarolangun " * 34
+    items = "".join(f"<si><t>{n} {text}</t></si>" for n in range(40_000))
+    return with_strings(workbook(dossier, [row(1)]), STRINGS_XML.format(items=items).encode())
+
+
+def cost(call) -> tuple[float, float]:
+    """Seconds a call takes, and the peak of Python memory it allocates (MB)."""
+    started = time.perf_counter()
+    call()
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    try:
+        call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return seconds, peak / (1024 * 1024)
+
+
+@pytest.mark.parametrize("hostile", [many_cells, long_strings])
+def test_a_hostile_workbook_is_refused_cheaply(db, client, people, dossier, hostile):
+    data = hostile(dossier)
+    assert len(data) < 1024 * 1024
+    before = state(db)
+    login(client, "timsakip")
+    responses = []
+    seconds, peak = cost(lambda: responses.append(upload(client, dossier, data)))
+    assert seconds < 2 and peak < 50, (seconds, peak)
+    for response in responses:
+        assert response.status_code == 413
+        assert "Remove what the IKU does not need" in response.text
+    assert state(db) == before
+
+
+def test_the_refusal_is_in_indonesian(db, client, people, dossier, monkeypatch):
+    monkeypatch.setattr(workbook_limits, "LIMITS", Limits(cells=5))
+    config = client.application.extensions["babel"]
+    config.locale_selector = lambda: "id"  # the english fixture chose English
+    login(client, "timsakip")
+    response = upload(client, dossier, workbook(dossier, [row(1)]))
+    assert response.status_code == 413
+    assert "Lembar kerja berisi lebih dari 5 sel." in response.text
+    assert state(db)[:3] == (0, 0, 0)
+
+
+def with_sheet(rows: str):
+    return lambda dossier: repacked(workbook(dossier, [row(1)]), {SHEET_PART: sheet(rows)})
+
+
+def with_texts(count: int, length: int):
+    """Shared strings (openpyxl writes none; Excel does)."""
+    items = "".join(f"<si><t>{n} {'x' * length}</t></si>" for n in range(count))
+    strings = STRINGS_XML.format(items=items).encode()
+    return lambda dossier: with_strings(workbook(dossier, [row(1)]), strings)
+
+
+def long_definitions(dossier) -> bytes:
+    """40 definitions of 30,000 characters: 1.2 MB of text."""
+    rows = [row(n, **{"Penjelasan/Formulasi": f"{n} " + "x" * 30_000}) for n in range(1, 41)]
+    return workbook(dossier, rows)
+
+
+# Each limit, a workbook that passes it, and the words of the refusal.
+OVER_LIMITS = {
+    "rows": (Limits(rows=3), lambda d: workbook(d, [row(1), None, row(3)]), "more than 3 rows"),
+    "numbered rows": (Limits(rows=3), with_sheet('<row r="1"/><row r="1048576"/>'),
+                      "more than 3 rows"),
+    "cells": (Limits(cells=20), lambda d: workbook(d, [row(1)]), "more than 20 cells"),
+    "columns": (Limits(columns=12), lambda d: workbook(d, [row(1)]), "right of column L"),
+    "far column": (Limits(columns=60), with_sheet('<row><c r="XFD1"><v>1</v></c></row>'),
+                   "right of column BH"),
+    "texts": (Limits(strings=10), with_texts(11, 10), "more than 10 different texts"),
+    "text size": (Limits(strings_mb=1), with_texts(40, 30_000), "texts of the workbook take"),
+    "unpacked": (Limits(unpacked_mb=1), long_definitions, "unpacks to more than 1 MB"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("limit", OVER_LIMITS)
+def test_each_limit(dossier, limit):
+    limits, build, words = OVER_LIMITS[limit]
+    data = build(dossier)
+    if limit not in ("numbered rows", "far column"):  # past the real limits too
+        workbook_limits.check(data)
+    with pytest.raises(workbook_limits.TooLarge, match=re.escape(words)):
+        workbook_limits.check(data, limits)
+
+
+def test_a_workbook_at_the_import_limit_passes(dossier):
+    rows = [row(n, Penjelasan_Formulasi="Rumus " * 300) for n in range(1, 1001)]
+    data = workbook(dossier, rows)
+    workbook_limits.check(data)
+    assert len(parse_rows(dossier, iku_excel.read_rows("iku.xlsx", data))) == 1000
+
+
+def test_a_part_smaller_than_declared_is_refused(db, client, people, dossier):
+    """The zip's directory says the sheet is larger than what comes out of it."""
+    data = bytearray(workbook(dossier, [row(1)]))
+    entry = data.rindex(SHEET_PART.encode()) - 46  # its central directory entry
+    assert data[entry : entry + 4] == b"PK\x01\x02"
+    size = int.from_bytes(data[entry + 24 : entry + 28], "little")
+    data[entry + 24 : entry + 28] = (size + 1).to_bytes(4, "little")  # the unpacked size
+    with pytest.raises(workbook_limits.NotAWorkbook):
+        workbook_limits.check(bytes(data))
+    login(client, "timsakip")
+    response = upload(client, dossier, bytes(data))
+    assert response.status_code == 400
+    assert "not a valid Excel workbook" in response.text
+
+
+@pytest.mark.parametrize("damage", ["compressed data", "encrypted"])
+def test_a_damaged_part_is_refused(db, client, people, dossier, damage):
+    data = bytearray(workbook(dossier, [row(n) for n in range(1, 30)]))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo(SHEET_PART)
+    header = info.header_offset
+    if damage == "encrypted":
+        data[header + 6] |= 1  # the local header's flag: encrypted
+        entry = data.rindex(SHEET_PART.encode()) - 46
+        data[entry + 8] |= 1  # and the directory's
+    else:
+        names = int.from_bytes(data[header + 26 : header + 28], "little")
+        extra = int.from_bytes(data[header + 28 : header + 30], "little")
+        start = header + 30 + names + extra
+        data[start + 10 : start + 60] = b"\xff" * 50
+    login(client, "timsakip")
+    response = upload(client, dossier, bytes(data))
+    assert response.status_code == 400
+    assert "not a valid Excel workbook" in response.text
+    assert state(db)[:3] == (0, 0, 0)
+
+
+def test_a_part_with_a_dtd_is_refused(dossier):
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row><c t="inlineStr"><is><t>&lol;</t></is></c></row></sheetData></worksheet>'
+    )
+    with pytest.raises(workbook_limits.NotAWorkbook):
+        workbook_limits.check(repacked(workbook(dossier, [row(1)]), {SHEET_PART: bomb.encode()}))
 
 
 def test_template_of_an_unknown_dossier_is_404(client, people):

@@ -25,7 +25,7 @@ def test_one_head(app):
 
 def test_models_and_migrations_agree(app):
     with _db.engine.connect() as conn:
-        opts = {"compare_type": True, **autogenerate_options(conn.dialect.name)}
+        opts = {"compare_type": True, **autogenerate_options()}
         context = MigrationContext.configure(conn, opts=opts)
         assert compare_metadata(context, Base.metadata) == []
 

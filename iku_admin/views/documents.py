@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import send_file
+from flask import render_template, send_file
 from flask_admin import Admin, expose
 from sqlalchemy import select
 
@@ -67,7 +67,13 @@ class DocumentsView(GuardedView):
         return _file(documents.sop_pdf(sop), "application/pdf", name)
 
 
+def _too_large(error: documents.DocumentTooLarge):
+    """A document past its limits: 422 and the advice, before anything was rendered."""
+    return render_template("error.html", code=422, message=str(error)), 422
+
+
 def register(admin: Admin) -> None:
     """Add the documents screen, and the SOP chart for other pages' templates."""
     admin.add_view(DocumentsView(name=_l("Documents"), endpoint="documents"))
     admin.app.jinja_env.globals["sop_chart_svg"] = documents.sop_chart_svg
+    admin.app.register_error_handler(documents.DocumentTooLarge, _too_large)

@@ -100,10 +100,12 @@ class DossierView(GuardedModelView):
         return super().get_query().options(joinedload(Dossier.current_step))
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        """Flask-Admin's search. PostgreSQL's trigram indexes serve its ILIKE as it is; SQLite
-        finds plain words in the FTS table and counts from it (models/search.py)."""
-        fts_query, like_words = search_index.split_search(search)
-        if fts_query and db.session.get_bind().dialect.name == "sqlite":
+        """Flask-Admin's search, its plain words answered by the search index and its other
+        words narrowed by it (models/search.py): PostgreSQL's trigram index over the searched
+        text; on SQLite the FTS table, which also counts the matches."""
+        runs, like_words = search_index.split_search(search)
+        if runs and db.session.get_bind().dialect.name == "sqlite":
+            fts_query = search_index.fts_query(runs)
             query = query.filter(Dossier.id.in_(search_index.fts_matches(fts_query)))
             if count_query is not None:
                 count_query = (
@@ -113,8 +115,12 @@ class DossierView(GuardedModelView):
                 )
                 if like_words:
                     count_query = search_index.dossier_rows(count_query)
-            search = like_words
-        return super()._apply_search(query, count_query, joins, count_joins, search)
+        elif runs:
+            matches = [search_index.trigram_match(run) for run in runs]
+            query = query.filter(*matches)
+            if count_query is not None:
+                count_query = count_query.filter(*matches)
+        return super()._apply_search(query, count_query, joins, count_joins, like_words)
 
     def _apply_filters(self, query, count_query, joins, count_joins, filters):
         if count_query is not None:
