@@ -344,9 +344,9 @@ def test_a_stored_number_is_shown_back_in_the_users_locale(
     assert indicator["targets-0-target"] == shown
 
 
-def test_no_form_of_the_panel_has_a_browser_number_box(app, client, db, editable):
-    make_user("ahli", *auth.ROLES)
-    login(client, "ahli")
+def form_pages(app, db) -> list[str]:
+    """Every page of the panel with a form: the dashboard's, and each view's create form and
+    the edit form of its latest record."""
     pages = ["/admin/dashboard/", "/admin/dashboard/evaluation/"]
     for view in form_views(app):
         if view.allow_create:
@@ -354,7 +354,13 @@ def test_no_form_of_the_panel_has_a_browser_number_box(app, client, db, editable
         row = db.session.scalar(select(view.model).order_by(view.model.id.desc()).limit(1))
         if row is not None and view.allow_edit:
             pages.append(f"/admin/{view.endpoint}/edit/?id={row.id}")
-    for url in pages:
+    return pages
+
+
+def test_no_form_of_the_panel_has_a_browser_number_box(app, client, db, editable):
+    make_user("ahli", *auth.ROLES)
+    login(client, "ahli")
+    for url in form_pages(app, db):
         response = client.get(url)
         assert response.status_code == 200, url
         assert 'type="number"' not in response.text, url
