@@ -36,7 +36,6 @@ from models.validation import INDICATOR_UNITS
 from . import workbook_limits, workflow
 from .i18n import _
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_INDICATORS = 1000
 

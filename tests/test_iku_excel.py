@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from openpyxl.xml.constants import SHARED_STRINGS
 from sqlalchemy import func, select, update
 
-from iku_admin import iku_excel, workbook_limits, workflow
+from iku_admin import iku_excel, spreadsheet, workbook_limits, workflow
 from iku_admin.iku_excel import ImportRefused, parse_number, parse_rows, template_headers
 from iku_admin.workbook_limits import Limits
 from models import Dossier, Indicator, IndicatorTarget, StrategicObjective
@@ -100,7 +100,7 @@ def test_template_download(client, people, dossier):
     login(client, "kadis")  # reading is enough to download it
     response = client.get(f"/admin/iku_excel/template/{dossier.id}/")
     assert response.status_code == 200
-    assert response.mimetype == iku_excel.XLSX_MIMETYPE
+    assert response.mimetype == spreadsheet.XLSX_MIMETYPE
     book = load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == ["IKU", "Satuan", "Petunjuk"]
     sheet = book["IKU"]

@@ -10,13 +10,11 @@ from sqlalchemy import select
 
 from models import Dossier, Sop
 
-from .. import documents
+from .. import documents, spreadsheet
 from ..extensions import db
 from ..i18n import _l
 from .base import GuardedView
 from .sop import SopView
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _file(data: bytes, mimetype: str, name: str, attachment: bool = False):
@@ -54,7 +52,9 @@ class DocumentsView(GuardedView):
     @expose("/iku/<id:dossier_id>.xlsx")
     def iku_xlsx(self, dossier_id: int):
         dossier = db.get_or_404(Dossier, dossier_id)
-        return _file(documents.iku_xlsx(dossier), XLSX, f"IKU-{dossier.id}.xlsx", True)
+        return _file(
+            documents.iku_xlsx(dossier), spreadsheet.XLSX_MIMETYPE, f"IKU-{dossier.id}.xlsx", True
+        )
 
     @expose("/sop/<id:sop_id>/")
     def sop(self, sop_id: int):

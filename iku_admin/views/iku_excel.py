@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from models import Dossier
 
-from .. import auth, iku_excel, workflow
+from .. import auth, iku_excel, spreadsheet, workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedView
@@ -43,7 +43,7 @@ class IkuExcelView(GuardedView):
         dossier = db.get_or_404(Dossier, dossier_id)
         return send_file(
             BytesIO(iku_excel.template_workbook(dossier)),
-            mimetype=iku_excel.XLSX_MIMETYPE,
+            mimetype=spreadsheet.XLSX_MIMETYPE,
             as_attachment=True,
             download_name=f"template-iku-{dossier.id}.xlsx",
         )
