@@ -54,30 +54,40 @@ SOP_HEADER = {
 
 _IKU = "Indikator Kinerja Utama"
 # position, activity, role, input, output, time value, unit, kind, returns to, notes,
-# requirement (Kelengkapan checked before the step can be finished)
+# requirement (Kelengkapan checked before the step can be finished), action label (the verb on
+# the button that finishes the step)
 SOP_STEPS = [
     (1, "Memerintahkan untuk menyusun Indikator Kinerja Utama", "kepala_dinas",
-     "Surat masuk", "Disposisi pada surat masuk", 10, "menit", "task", None, "", ""),
+     "Surat masuk", "Disposisi pada surat masuk", 10, "menit", "task", None, "", "",
+     "Beri Perintah"),
     (2, "Memerintahkan untuk menyusun Indikator Kinerja Utama, memberikan pengarahan",
      "sekretaris", "Disposisi pada surat masuk", "Disposisi pada surat masuk", 20, "menit",
-     "task", None, "", ""),
+     "task", None, "", "",
+     "Beri Pengarahan"),
     (3, "Menyusun konsep Indikator Kinerja Utama", "tim_sakip", "Disposisi pada surat masuk",
-     f"Konsep {_IKU}", 1, "hari", "task", None, "", "iku_content"),
+     f"Konsep {_IKU}", 1, "hari", "task", None, "", "iku_content",
+     "Susun Konsep"),
     (4, "Mengetik konsep Indikator Kinerja Utama", "staf", f"Konsep {_IKU}",
-     f"Konsep {_IKU}", 1, "hari", "task", None, "", "iku_content"),
+     f"Konsep {_IKU}", 1, "hari", "task", None, "", "iku_content",
+     "Ketik Konsep"),
     (5, "Memeriksa ketikan konsep Indikator Kinerja Utama; bila setuju diserahkan ke Analis "
      "Perencana, jika tidak diserahkan ke staf untuk diperbaiki", "sekretaris", _IKU, _IKU,
-     30, "menit", "review", 4, "", ""),
+     30, "menit", "review", 4, "", "",
+     "Periksa"),
     (6, "Pemberian paraf", "perencana", _IKU, f"{_IKU} yang sudah diparaf", 30, "menit",
-     "task", None, "", ""),
+     "task", None, "", "",
+     "Beri Paraf"),
     (7, "Pemberian tanda tangan", "kepala_dinas", f"{_IKU} yang sudah diparaf",
-     f"{_IKU} yang sudah ditandatangani", 1, "hari", "task", None, "", ""),
+     f"{_IKU} yang sudah ditandatangani", 1, "hari", "task", None, "", "",
+     "Tandatangani"),
     (8, "Memerintahkan untuk mengagendakan, menggandakan dan mendistribusikan", "sekretaris",
      f"{_IKU} yang sudah ditandatangani", f"{_IKU} yang sudah ditandatangani", 5, "menit",
-     "task", None, "", ""),
+     "task", None, "", "",
+     "Perintahkan Distribusi"),
     (9, "Mengagendakan, menggandakan dan mendistribusikan", "staf",
      f"{_IKU} yang sudah ditandatangani", "Agenda surat keluar, bukti pengiriman", 15,
-     "menit", "task", None, "SOP Pengagendaan Surat Keluar dan SOP Caraka", "outgoing_letter"),
+     "menit", "task", None, "SOP Pengagendaan Surat Keluar dan SOP Caraka", "outgoing_letter",
+     "Agendakan dan Distribusikan"),
 ]  # fmt: skip
 
 
@@ -93,12 +103,14 @@ def seed(session: Session) -> Sop:
     if sop is None:
         sop = Sop(**SOP_HEADER, status="active")
         for row in SOP_STEPS:
-            position, activity, role, given, output, value, unit, kind, back, notes, need = row
+            (position, activity, role, given, output, value, unit, kind, back, notes, need,
+             label) = row
             sop.steps.append(
                 SopStep(
                     position=position, activity=activity, role=roles[role], input=given,
                     output=output, time_value=value, time_unit=unit, kind=kind,
                     return_to_position=back, notes=notes, requirement=need,
+                    action_label=label,
                 )
             )  # fmt: skip
         session.add(sop)

@@ -88,6 +88,9 @@ class SopStep(Base):
     kind: Mapped[str] = mapped_column(String(10), default="task")
     return_to_position: Mapped[int | None] = mapped_column(Integer)
     requirement: Mapped[str] = mapped_column(String(20), default="")
+    # The verb on the button that finishes this step ("Beri Paraf", "Tandatangani"); a review
+    # step's buttons are "approve" and "return" and ignore it. Empty: the generic label.
+    action_label: Mapped[str] = mapped_column(String(60), default="", server_default="")
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 

@@ -71,8 +71,8 @@ class SopStepView(GuardedModelView):
                    "notes"]  # fmt: skip
     column_default_sort = [("sop_id", False), ("position", False)]
     column_filters = ["sop.number", "sop.version", "role.code", "kind"]
-    form_columns = ["sop", "position", "activity", "role", "input", "output", "time_value",
-                    "time_unit", "kind", "return_to_position", "requirement", "notes"]  # fmt: skip
+    form_columns = ["sop", "position", "activity", "action_label", "role", "input", "output",
+                    "time_value", "time_unit", "kind", "return_to_position", "requirement", "notes"]  # fmt: skip
     form_choices = {
         "time_unit": [(u, u) for u in TIME_UNITS],
         "kind": [("task", _l("Task")), ("review", _l("Review"))],
@@ -82,13 +82,17 @@ class SopStepView(GuardedModelView):
     column_choices = form_choices
     column_labels = {
         "sop": _l("SOP"), "sop.number": _l("SOP number"), "sop.version": _l("SOP version"),
-        "position": _l("No"), "activity": _l("Activity"), "role": _l("Actor (role)"),
+        "position": _l("No"), "activity": _l("Activity"),
+        "action_label": _l("Button label"), "role": _l("Actor (role)"),
         "role.code": _l("Role"), "input": _l("Requirements (input)"), "output": _l("Output"),
         "time_value": _l("Standard time"), "time_unit": _l("Time unit"),
         "standard_minutes": _l("Working minutes"), "kind": _l("Kind"),
         "return_to_position": _l("Returns to step"), "requirement": _l("Checked before finishing"),
         "notes": _l("Notes"),
     }  # fmt: skip
+    column_descriptions = {
+        "action_label": _l('The verb on the button that finishes this step, e.g. "Beri Paraf".'),
+    }
     form_args = {"time_value": {"validators": []}}
 
     def _guard(self, model, sop_ids) -> None:
