@@ -104,7 +104,7 @@ def seed(session: Session) -> Sop:
         sop = Sop(**SOP_HEADER, status="active")
         for row in SOP_STEPS:
             (position, activity, role, given, output, value, unit, kind, back, notes, need,
-             label) = row
+             label) = row  # fmt: skip
             sop.steps.append(
                 SopStep(
                     position=position, activity=activity, role=roles[role], input=given,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,17 +50,18 @@ def csv_separators(locale: str) -> tuple[str, str]:
 
 
 def csv_chunks(headers: Sequence[str], rows: Iterable[Sequence], locale: str) -> Iterator[bytes]:
-    """The CSV file as UTF-8 chunks: the header row, then ``ROWS_PER_CHUNK`` rows a chunk."""
-    delimiter, decimal = csv_separators(locale)
-    to_text = _csv_converters(decimal).get
+    """The CSV file as UTF-8 chunks: the header row, then ``ROWS_PER_CHUNK`` rows a chunk.
+    The rows' cells are text, whole numbers or None: other typed cells go through
+    ``csv_texts(locale)`` first (an export does it while it makes them)."""
+    delimiter, _decimal = csv_separators(locale)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)
     buffer.write(BOM)
     writer.writerow(headers)
-    for n, row in enumerate(rows, start=1):
-        writer.writerow([c if (text := to_text(type(c))) is None else text(c) for c in row])
-        if n % ROWS_PER_CHUNK == 0:
-            yield _drain(buffer).encode()
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, ROWS_PER_CHUNK)):
+        writer.writerows(chunk)
+        yield _drain(buffer).encode()
     yield _drain(buffer).encode()
 
 
@@ -71,12 +73,15 @@ def _drain(buffer: io.StringIO) -> str:
 
 
 @functools.cache
-def _csv_converters(decimal: str) -> dict[type, callable]:
-    """Cell type -> its text; text, whole numbers and empty cells go to the writer as they are."""
+def csv_texts(locale: str) -> dict[type, callable]:
+    """Cell type -> its text in a CSV for ``locale``; text, whole numbers and empty cells go
+    to the writer as they are."""
+    decimal = csv_separators(locale)[1]
     return {
         Decimal: lambda v: f"{v:f}".replace(".", decimal),
         float: lambda v: repr(v).replace(".", decimal),
-        datetime: lambda v: v.isoformat(" ", "minutes"),
+        # To the minute, without a zone: an aware time is written as it reads in its zone.
+        datetime: lambda v: v.isoformat(" ", "minutes")[:16],
         date: date.isoformat,
     }
 

@@ -124,7 +124,8 @@ def test_sop_sheet_shows_every_header_field_and_step(client, people, sop):
         assert heading in html
     svg = chart(html)
     assert len(symbols(svg)) == 9
-    for position, activity, _role, given, output, value, unit, *_rest, notes, _need, _label in SOP_STEPS:
+    for row in SOP_STEPS:
+        position, activity, _role, given, output, value, unit, *_rest, notes, _need, _label = row
         assert cell_text(svg, position, "activity") == activity
         assert cell_text(svg, position, "input") == given
         assert cell_text(svg, position, "time_label") == f"{value} {unit}"

@@ -72,7 +72,8 @@ class SopStepView(GuardedModelView):
     column_default_sort = [("sop_id", False), ("position", False)]
     column_filters = ["sop.number", "sop.version", "role.code", "kind"]
     form_columns = ["sop", "position", "activity", "action_label", "role", "input", "output",
-                    "time_value", "time_unit", "kind", "return_to_position", "requirement", "notes"]  # fmt: skip
+                    "time_value", "time_unit", "kind", "return_to_position", "requirement",
+                    "notes"]  # fmt: skip
     form_choices = {
         "time_unit": [(u, u) for u in TIME_UNITS],
         "kind": [("task", _l("Task")), ("review", _l("Review"))],
