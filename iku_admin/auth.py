@@ -51,6 +51,7 @@ MATRIX: dict[str, dict[str, Level]] = {
     "sop": _everyone(admin=WRITE),
     "sop_step": _everyone(admin=WRITE),
     "calendar_day": _everyone(admin=WRITE),
+    "office_day": _everyone(admin=WRITE),
     "agency": _everyone(admin=WRITE),
     "user": {"admin": WRITE},
     "role": {"admin": WRITE},

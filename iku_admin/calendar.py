@@ -33,6 +33,7 @@ __all__ = [
     "MINUTES_PER_DAY",
     "WorkingCalendar",
     "WorkingHours",
+    "office_hours",
 ]
 
 #: "1 hari" in an SOP's standard time: 37.5 hours a week over 5 days = 7.5 hours
@@ -114,6 +115,25 @@ DEFAULT_WEEK: dict[int, WorkingHours | None] = {
     5: None,
     6: None,
 }
+
+
+def office_hours(day: Any) -> WorkingHours | None:
+    """The ``WorkingHours`` of a weekday's row (``working``, ``start``, ``finish``,
+    ``break_start``, ``break_end``; no break when both break times are empty), or None for
+    a day off. Raises ``ValueError`` for hours in the wrong order."""
+    if not day.working:
+        return None
+    if day.start is None or day.finish is None:
+        raise ValueError("a working day needs its start and end")
+    if (day.break_start is None) != (day.break_end is None):
+        raise ValueError("a break needs both its start and its end")
+    no_break = day.break_start is None
+    return WorkingHours(
+        start=day.start,
+        end=day.finish,
+        break_start=day.start if no_break else day.break_start,
+        break_end=day.start if no_break else day.break_end,
+    )
 
 
 def _as_dates(values: Iterable[date], name: str) -> frozenset[date]:
@@ -222,16 +242,20 @@ class WorkingCalendar:
         week: Mapping[int, WorkingHours | None] = DEFAULT_WEEK,
         national_holidays: bool = True,
     ) -> WorkingCalendar:
-        """Build the calendar from the ``calendar_day`` table with a single SELECT.
+        """Build the calendar from the ``office_day`` and ``calendar_day`` tables.
 
-        Rows of kind ``'off'`` become extra days off, rows of kind ``'work'`` extra
-        working days. ``session`` is a SQLAlchemy ``Session`` (Flask-SQLAlchemy's
-        ``db.session`` works too).
+        The weekly office hours come from ``office_day`` (``week`` when it has no rows);
+        rows of ``calendar_day`` of kind ``'off'`` become extra days off, of kind
+        ``'work'`` extra working days. ``session`` is a SQLAlchemy ``Session``
+        (Flask-SQLAlchemy's ``db.session`` works too).
         """
         from sqlalchemy import select  # local: keeps this module light
 
-        from models.system import CalendarDay  # local: no import cycle
+        from models.system import CalendarDay, OfficeDay  # local: no import cycle
 
+        office_days = session.scalars(select(OfficeDay)).all()
+        if office_days:
+            week = {day.weekday: office_hours(day) for day in office_days}
         rows = session.execute(select(CalendarDay.day, CalendarDay.kind)).all()
         return cls(
             tz=tz,

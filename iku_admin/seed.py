@@ -11,10 +11,21 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from models import Dossier, Indicator, IndicatorTarget, Role, Sop, SopStep, StrategicObjective, User
+from models import (
+    Dossier,
+    Indicator,
+    IndicatorTarget,
+    OfficeDay,
+    Role,
+    Sop,
+    SopStep,
+    StrategicObjective,
+    User,
+)
 
 from . import workflow
 from .auth import ROLE_NAMES
+from .calendar import DEFAULT_WEEK
 from .letterhead import seed_agency
 
 SOP_HEADER = {
@@ -92,8 +103,10 @@ SOP_STEPS = [
 
 
 def seed(session: Session) -> Sop:
-    """Create the roles, the agency and SOP version 1 if they are missing; return the SOP."""
+    """Create the roles, the agency, the office hours and SOP version 1 if they are missing;
+    return the SOP."""
     seed_agency(session)
+    seed_office_hours(session)
     roles = {role.code: role for role in session.scalars(select(Role))}
     for code, name in ROLE_NAMES.items():
         if code not in roles:
@@ -116,6 +129,18 @@ def seed(session: Session) -> Sop:
         session.add(sop)
     session.commit()
     return sop
+
+
+def seed_office_hours(session: Session) -> None:
+    """The weekly office hours of ``calendar.DEFAULT_WEEK``, if none are set."""
+    if session.scalar(select(OfficeDay.weekday).limit(1)) is not None:
+        return
+    for weekday, hours in DEFAULT_WEEK.items():
+        day = OfficeDay(weekday=weekday, working=hours is not None)
+        if hours is not None:
+            day.start, day.finish = hours.start, hours.end
+            day.break_start, day.break_end = hours.break_start, hours.break_end
+        session.add(day)
 
 
 DEMO_PASSWORD = "demo-IKU-2026"

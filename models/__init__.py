@@ -16,7 +16,7 @@ from .dossier import (
 from .people import LoginAttempt, Role, User, user_role
 from .sop import Sop, SopStep
 from .summary import ALL_TIME, CYCLE, FINISHED, DossierTotal, MinutesCount, StepTotal, half_year
-from .system import AuditEntry, CalendarDay
+from .system import AuditEntry, CalendarDay, OfficeDay
 
 __all__ = [
     "ALL_TIME",
@@ -34,6 +34,7 @@ __all__ = [
     "IndicatorTarget",
     "LoginAttempt",
     "MinutesCount",
+    "OfficeDay",
     "Role",
     "Sop",
     "SopStep",

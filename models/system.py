@@ -1,10 +1,22 @@
-"""Cross-cutting records: the audit log and the working calendar's exceptions."""
+"""Cross-cutting records: the audit log, the weekly office hours and the working calendar's
+exceptions."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
@@ -31,6 +43,34 @@ class AuditEntry(Base):
 
     def __str__(self) -> str:
         return f"{self.action} {self.table_name}#{self.row_id}"
+
+
+class OfficeDay(Base):
+    """The office hours of one weekday (0 = Monday … 6 = Sunday), or a day off. The working
+    calendar reads them; "1 hari" in a standard time stays 450 working minutes."""
+
+    __tablename__ = "office_day"
+    __table_args__ = (
+        CheckConstraint("weekday between 0 and 6", name="weekday"),
+        CheckConstraint(
+            "not working or (start < finish and start <= break_start "
+            "and break_start <= break_end and break_end <= finish)",
+            name="hours_order",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer, unique=True)
+    working: Mapped[bool] = mapped_column(Boolean, default=True)
+    start: Mapped[time | None] = mapped_column(Time)
+    finish: Mapped[time | None] = mapped_column(Time)
+    break_start: Mapped[time | None] = mapped_column(Time)
+    break_end: Mapped[time | None] = mapped_column(Time)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
+
+    def __str__(self) -> str:
+        return str(self.weekday)
 
 
 class CalendarDay(Base):

@@ -493,7 +493,7 @@ def _session_with_days(
     return Session(engine), statements
 
 
-def test_from_session_loads_exceptions_with_one_select(
+def test_from_session_loads_the_week_and_the_exceptions_with_two_selects(
     engine: sqlalchemy.Engine,
 ) -> None:
     session, statements = _session_with_days(
@@ -503,8 +503,9 @@ def test_from_session_loads_exceptions_with_one_select(
     )
     with session:
         cal = WorkingCalendar.from_session(session)
-    assert len(statements) == 1
-    assert statements[0].lstrip().upper().startswith("SELECT")
+    assert len(statements) == 2  # the office hours (none here: the default week), the days
+    assert all(s.lstrip().upper().startswith("SELECT") for s in statements)
+    assert cal.week == DEFAULT_WEEK
     assert cal.extra_off == {CUTI_BERSAMA_IMLEK}
     assert cal.extra_work == {SAT_7_MAR}
     assert not cal.is_working_day(CUTI_BERSAMA_IMLEK)

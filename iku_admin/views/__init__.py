@@ -29,6 +29,7 @@ from .content import ContentView, IndicatorView
 from .dossier import OUTCOME_LABELS, DossierView
 from .fields import IdConverter
 from .home import HomeView
+from .office_hours import OfficeDayView
 from .people import UserView
 from .sop import SopStepView, SopView
 
@@ -148,6 +149,7 @@ def init_views(app: Flask) -> Admin:
         SopStepView(SopStep, db, name=_l("SOP steps"), endpoint="sop_step", category=sop),
         CalendarDayView(CalendarDay, db, name=_l("Working calendar"), endpoint="calendar_day",
                         category=sop),
+        OfficeDayView(name=_l("Office hours"), endpoint="office_day", category=sop),
         UserView(name=_l("Users"), endpoint="user", category=system),
         AgencyView(name=_l("Agency"), endpoint="agency", category=system),
         RoleView(Role, db, name=_l("Roles"), endpoint="role", category=system),

@@ -1,0 +1,57 @@
+"""The weekly office hours: one row per weekday, edited (never added or deleted) by IT."""
+
+from __future__ import annotations
+
+from babel.dates import get_day_names
+from flask_babel import get_locale
+from wtforms.validators import ValidationError
+
+from models import OfficeDay
+
+from ..calendar import office_hours
+from ..extensions import db
+from ..i18n import _, _l
+from .base import GuardedModelView
+
+
+def weekday_name(weekday: int) -> str:
+    """The weekday's name in the user's language (0 = Monday)."""
+    return get_day_names("wide", locale=str(get_locale()))[weekday]
+
+
+class OfficeDayView(GuardedModelView):
+    allow_create = allow_delete = False  # seven weekdays, no more, no fewer
+    column_list = ["weekday", "working", "start", "finish", "break_start", "break_end"]
+    column_default_sort = ("weekday", False)
+    form_columns = ["working", "start", "finish", "break_start", "break_end"]
+    column_formatters = {"weekday": lambda view, context, model, name: weekday_name(model.weekday)}
+    column_labels = {
+        "weekday": _l("Day"), "working": _l("Working day"), "start": _l("Office opens"),
+        "finish": _l("Office closes"), "break_start": _l("Break from"),
+        "break_end": _l("Break until"),
+    }  # fmt: skip
+    column_descriptions = {
+        "break_start": _l("Leave both break times empty for a day without a break."),
+        "working": _l("Due times of open dossiers follow a change of the office hours."),
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(OfficeDay, db, **kwargs)
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if obj is not None:  # the form names its day
+            form.working.label.text = _("%(day)s is a working day", day=weekday_name(obj.weekday))
+        return form
+
+    def on_model_change(self, form, model, is_created):
+        try:
+            office_hours(model)
+        except ValueError as error:
+            raise ValidationError(
+                _(
+                    "The office hours must run from opening to closing time, with the break "
+                    "inside them: opening ≤ break from ≤ break until ≤ closing, and opening "
+                    "before closing."
+                )
+            ) from error
