@@ -202,8 +202,9 @@ def _signing_record(dossier: Dossier) -> StepRecord | None:
 def iku_document(dossier: Dossier) -> IkuDocument:
     """Everything the IKU document shows, in table order.
 
-    The signature names the head who signed the dossier's signature step, else the head of
-    agency who ratified the SOP; it is dated when signed, else today (printed to be signed).
+    The signature names the head who signed the dossier's signature step, as named then,
+    else the head of agency who ratified the SOP; it is dated when signed, else today
+    (printed to be signed).
     """
     sop, letterhead = dossier.sop, document_agency(object_session(dossier))
     years = dossier.years
@@ -222,7 +223,6 @@ def iku_document(dossier: Dossier) -> IkuDocument:
                 )
             )
     record = _signing_record(dossier)
-    signer = record.user if record else None
     return IkuDocument(
         dossier=dossier,
         letterhead=letterhead,
@@ -235,9 +235,10 @@ def iku_document(dossier: Dossier) -> IkuDocument:
             record.finished_at.astimezone(models.base.LOCAL_TZ).date() if record else local_today()
         ),
         signer_title=sop.ratified_by_title or "Kepala Dinas",
-        signer_name=signer.full_name if signer else sop.ratified_by_name,
-        signer_rank=signer.rank if signer else sop.ratified_by_rank,
-        signer_nip=format_nip(signer.nip if signer else sop.ratified_by_nip),
+        # As named when they signed (kept with the history), not as named today.
+        signer_name=record.actor_name if record else sop.ratified_by_name,
+        signer_rank=record.actor_rank if record else sop.ratified_by_rank,
+        signer_nip=format_nip(record.actor_nip if record else sop.ratified_by_nip),
         initials=initialling_roles(sop),
     )
 

@@ -51,6 +51,12 @@ class BulkResult:
     skipped: dict[int, str] = field(default_factory=dict)
 
 
+def record_names(user: User, step: SopStep) -> dict[str, str]:
+    """The names a step record keeps of who acted, as they are now (see ``StepRecord``)."""
+    return {"actor_name": user.full_name, "actor_nip": user.nip or "",
+            "actor_rank": user.rank or "", "role_name": step.role.name}  # fmt: skip
+
+
 # --- Reading the SOP graph ------------------------------------------------------------------
 
 
@@ -425,6 +431,7 @@ def _move(
     records, lost, finished = [], [], []
     totals = mutu.Totals()
     for (step, target), members in groups.items():
+        names = record_names(user, step)
         values = {
             "current_step_id": target.id if target else None,
             "version": Dossier.version + 1,
@@ -461,7 +468,7 @@ def _move(
                 "role_id": step.role_id, "outcome": outcome, "note": note,
                 "started_at": dossier.step_started_at, "finished_at": now,
                 "working_minutes": minutes, "standard_minutes": step.standard_minutes,
-                "sop_version": dossier.sop.version,
+                "sop_version": dossier.sop.version, **names,
             })  # fmt: skip
             period = (dossier.period_start, dossier.period_end)
             totals.add_step(step.position, step.role_id, user.id, now, period, minutes,

@@ -133,6 +133,12 @@ class StepRecord(Base):
     working_minutes: Mapped[int] = mapped_column(Integer, default=0)
     standard_minutes: Mapped[int] = mapped_column(Integer, default=0)
     sop_version: Mapped[int] = mapped_column(Integer)
+    # Who acted, as named when the step was finished: a signed document keeps printing
+    # these when a user or a role is renamed later.
+    actor_name: Mapped[str] = mapped_column(String(150), default="", server_default="")
+    actor_nip: Mapped[str] = mapped_column(String(18), default="", server_default="")
+    actor_rank: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    role_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     dossier: Mapped[Dossier] = relationship(back_populates="records")
     step: Mapped[SopStep] = relationship(lazy="joined")

@@ -268,6 +268,19 @@ def test_iku_is_signed_by_who_signed_it(client, people, db):
     assert f"NIP. {format_nip('198001012005011002')}" in html
 
 
+def test_a_signed_iku_keeps_the_names_of_when_it_was_signed(client, people, db):
+    dossier = fill_iku(make_dossier())
+    finish_steps(dossier, people, upto=9)
+    signed = people["kadis"].full_name
+    people["kadis"].full_name, people["kadis"].rank = "Pejabat Pengganti", "Pembina (IV/a)"
+    people["kadis"].nip = "198001012005011002"
+    db.session.commit()
+    login(client, "staf")
+    html = client.get(f"/admin/documents/iku/{dossier.id}/").text
+    assert signed in html and "Pejabat Pengganti" not in html and "Pembina (IV/a)" not in html
+    assert format_nip("198001012005011002") not in html
+
+
 def test_iku_pdf_is_landscape_and_numbered(client, people):
     dossier = fill_iku(make_dossier(), indicators=40)
     login(client, "perencana")
