@@ -47,6 +47,7 @@ MATRIX: dict[str, dict[str, Level]] = {
     "objective": _everyone(tim_sakip=WRITE, staf=WRITE),
     "indicator": _everyone(tim_sakip=WRITE, staf=WRITE),
     "target": _everyone(tim_sakip=WRITE, staf=WRITE),
+    "indicator_unit": _everyone(admin=WRITE, tim_sakip=WRITE),
     "step_record": _everyone(),
     "sop": _everyone(admin=WRITE),
     "sop_step": _everyone(admin=WRITE),

@@ -27,11 +27,10 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
-from models import Dossier, Indicator, IndicatorTarget, Sop, StrategicObjective
+from models import Dossier, Indicator, IndicatorTarget, IndicatorUnit, Sop, StrategicObjective
 from models.dossier import POLARITIES
-from models.validation import INDICATOR_UNITS
 
 from . import workbook_limits, workflow
 from .i18n import _
@@ -157,12 +156,13 @@ def template_workbook(dossier: Dossier) -> bytes:
     units.append([UNIT])
     units["A1"].font = Font(bold=True)
     units.column_dimensions["A"].width = 20
-    for unit in INDICATOR_UNITS:
+    names = IndicatorUnit.names(object_session(dossier))
+    for unit in names:
         units.append([unit])
 
     last_row = MAX_INDICATORS + 1
     dropdowns = {
-        UNIT: f"'{UNITS_SHEET}'!$A$2:$A${len(INDICATOR_UNITS) + 1}",
+        UNIT: f"'{UNITS_SHEET}'!$A$2:$A${len(names) + 1}",
         POLARITY: '"{}"'.format(",".join(POLARITIES)),
     }
     for header, source in dropdowns.items():
@@ -262,6 +262,7 @@ def parse_rows(
     if problems:
         raise ImportRefused(problems)
     seen = {(o.casefold(), i.casefold()): None for o, i in existing}
+    units = {name.casefold(): name for name in IndicatorUnit.names(object_session(dossier))}
     parsed: list[_Row] = []
     for number, cells in enumerate(rows[1:], start=2):
         if all(_blank(value) for value in cells):
@@ -269,7 +270,7 @@ def parse_rows(
         if len(parsed) == MAX_INDICATORS:
             message = _("A file holds at most %(n)s indicators.", n=MAX_INDICATORS)
             raise ImportRefused([Problem(message, row=number)])
-        row, row_problems = _read_row(dossier, number, cells, columns)
+        row, row_problems = _read_row(dossier, number, cells, columns, units)
         problems += row_problems
         if row is None:
             continue
@@ -334,8 +335,11 @@ def _header(key: str | int) -> str:
     return TARGET.format(year=key) if isinstance(key, int) else key
 
 
-def _read_row(dossier: Dossier, number: int, cells: tuple, columns: dict[int, str | int]):
-    """One sheet row as a ``_Row`` (None when it has problems) and its problems."""
+def _read_row(
+    dossier: Dossier, number: int, cells: tuple, columns: dict[int, str | int], units: dict
+):
+    """One sheet row as a ``_Row`` (None when it has problems) and its problems; ``units``
+    are the unit names by their case-folded form."""
     problems: list[Problem] = []
     values: dict[str, str] = {}
     targets: dict[int, Decimal] = {}
@@ -350,7 +354,7 @@ def _read_row(dossier: Dossier, number: int, cells: tuple, columns: dict[int, st
                 if not _blank(value):
                     targets[key] = _target(dossier, key, value)
             else:
-                values[key] = _field(key, value)
+                values[key] = _field(key, value, units)
         except ValueError as error:
             problems.append(Problem(str(error), number, _header(key)))
     if problems:
@@ -359,7 +363,7 @@ def _read_row(dossier: Dossier, number: int, cells: tuple, columns: dict[int, st
     return _Row(number, values[OBJECTIVE], fields, targets), []
 
 
-def _field(name: str, value) -> str:
+def _field(name: str, value, units: dict) -> str:
     """A text column's value, checked; raises ValueError with the message."""
     text = _text(value)
     if not text:
@@ -367,7 +371,6 @@ def _field(name: str, value) -> str:
             raise ValueError(_("a value is required."))
         return text
     if name == UNIT:
-        units = {unit.casefold(): unit for unit in INDICATOR_UNITS}
         if text.casefold() not in units:
             raise ValueError(
                 _('unknown unit "%(unit)s"; choose one from the sheet "%(sheet)s".', unit=text,

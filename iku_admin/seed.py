@@ -15,6 +15,7 @@ from models import (
     Dossier,
     Indicator,
     IndicatorTarget,
+    IndicatorUnit,
     OfficeDay,
     Role,
     Sop,
@@ -22,6 +23,7 @@ from models import (
     StrategicObjective,
     User,
 )
+from models.validation import INDICATOR_UNITS
 
 from . import workflow
 from .auth import ROLE_NAMES
@@ -103,10 +105,11 @@ SOP_STEPS = [
 
 
 def seed(session: Session) -> Sop:
-    """Create the roles, the agency, the office hours and SOP version 1 if they are missing;
-    return the SOP."""
+    """Create the roles, the agency, the office hours, the indicator units and SOP version 1
+    if they are missing; return the SOP."""
     seed_agency(session)
     seed_office_hours(session)
+    seed_units(session)
     roles = {role.code: role for role in session.scalars(select(Role))}
     for code, name in ROLE_NAMES.items():
         if code not in roles:
@@ -129,6 +132,12 @@ def seed(session: Session) -> Sop:
         session.add(sop)
     session.commit()
     return sop
+
+
+def seed_units(session: Session) -> None:
+    """The indicator units of ``INDICATOR_UNITS``, if there are none."""
+    if session.scalar(select(IndicatorUnit.id).limit(1)) is None:
+        session.add_all(IndicatorUnit(name=name) for name in INDICATOR_UNITS)
 
 
 def seed_office_hours(session: Session) -> None:

@@ -16,13 +16,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    select,
 )
+from sqlalchemy import inspect as inspect_model
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Base, UTCDateTime, utcnow
 from .people import Role, User
 from .sop import Sop, SopStep
-from .validation import INDICATOR_UNITS, N_, RuleError
+from .validation import N_, RuleError
 
 DOSSIER_STATUSES = ("in_progress", "done")
 OUTCOMES = ("done", "approved", "returned")
@@ -209,11 +211,34 @@ class Indicator(Base):
     def __str__(self) -> str:
         return self.name
 
-    @validates("unit")
-    def _check_unit(self, key: str, value: str) -> str:
-        if value and value not in INDICATOR_UNITS:
-            raise RuleError(N_("Unknown unit."))
-        return value
+
+class IndicatorUnit(Base):
+    """A unit an indicator may be measured in (Satuan): a list kept in the panel."""
+
+    __tablename__ = "indicator_unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def names(cls, session) -> list[str]:
+        """The units of the list, alphabetically."""
+        return list(session.scalars(select(cls.name).order_by(cls.name)))
+
+
+def _check_unit(mapper, connection, target: Indicator) -> None:
+    """An indicator's unit, when set or changed, is one of the list (on every write path).
+    A unit taken off the list later stays on the indicators that have it."""
+    if not target.unit or not inspect_model(target).attrs.unit.history.added:
+        return
+    known = connection.scalar(select(IndicatorUnit.id).where(IndicatorUnit.name == target.unit))
+    if known is None:
+        raise RuleError(N_("Unknown unit."))
 
 
 class IndicatorTarget(Base):
@@ -244,5 +269,7 @@ def target_year_error(dossier: Dossier | None, year: int | None) -> str | None:
     return None
 
 
+event.listen(Indicator, "before_insert", _check_unit)
+event.listen(Indicator, "before_update", _check_unit)
 event.listen(StepRecord, "before_update", _refuse_change)
 event.listen(StepRecord, "before_delete", _refuse_change)

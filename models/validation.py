@@ -102,7 +102,8 @@ def standard_minutes(value: int, unit: str) -> int:
     return value * TIME_UNITS[unit]
 
 
-# Units an indicator may be measured in (Satuan).
+# The indicator units (Satuan) a new database starts with; the list is then kept in the
+# panel (``IndicatorUnit``).
 INDICATOR_UNITS: tuple[str, ...] = (
     "Persen",
     "Indeks",

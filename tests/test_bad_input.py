@@ -224,6 +224,8 @@ class EditForm(HTMLParser):
             kind = a.get("type", "text")
             if a.get("data-role") == "datepicker":
                 kind = "date"
+            elif a.get("data-role") == "timepicker":
+                kind = "time"
             elif a.get("inputmode") == "numeric":
                 kind = "number"
             elif a.get("inputmode") == "decimal":
@@ -254,6 +256,7 @@ BAD_BY_KIND = {
     "number": ["²", "١٢", "𝟙", str(2**31), str(2**63), "1.5"],
     "decimal": DECIMALS,
     "date": DATES,
+    "time": ["25:00", "12:61", "a\r\nb", "١٢:٠٠"],
     "text": LINE_BREAKS,
 }
 

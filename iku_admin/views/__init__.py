@@ -25,7 +25,7 @@ from ..i18n import TRANSLATIONS, _l
 from . import dashboard, documents, iku_excel
 from .agency import AgencyView
 from .base import GuardedModelView
-from .content import ContentView, IndicatorView
+from .content import ContentView, IndicatorUnitView, IndicatorView
 from .dossier import OUTCOME_LABELS, DossierView
 from .fields import IdConverter
 from .home import HomeView
@@ -145,6 +145,7 @@ def init_views(app: Flask) -> Admin:
         IndicatorView(name=_l("Indicators"), endpoint="indicator", category=iku),
         TargetView(IndicatorTarget, db, name=_l("Yearly targets"), endpoint="target",
                    category=iku),
+        IndicatorUnitView(name=_l("Indicator units"), endpoint="indicator_unit", category=iku),
         SopView(Sop, db, name=_l("SOP versions"), endpoint="sop", category=sop),
         SopStepView(SopStep, db, name=_l("SOP steps"), endpoint="sop_step", category=sop),
         CalendarDayView(CalendarDay, db, name=_l("Working calendar"), endpoint="calendar_day",

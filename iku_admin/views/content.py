@@ -6,11 +6,12 @@ Content can be changed only while its dossier is being drafted (see ``content_lo
 from __future__ import annotations
 
 from flask_admin.model.form import InlineFormAdmin
+from sqlalchemy import func, select
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
-from models import Indicator, IndicatorTarget, target_year_error
-from models.validation import INDICATOR_UNITS
+from models import Indicator, IndicatorTarget, IndicatorUnit, target_year_error
+from models.validation import N_
 
 from ..extensions import db
 from ..i18n import _, _l
@@ -54,7 +55,6 @@ class IndicatorView(ContentView):
     form_columns = ["objective", "order", "name", "definition", "unit", "polarity", "baseline",
                     "data_source", "responsible", "targets"]  # fmt: skip
     form_overrides = {"unit": SelectField}
-    form_args = {"unit": {"choices": [(u, u) for u in INDICATOR_UNITS]}}
     form_choices = {"polarity": [("max", _l("Higher is better")), ("min", _l("Lower is better"))]}
     column_choices = form_choices
     inline_models = [TargetInline(IndicatorTarget)]
@@ -72,3 +72,50 @@ class IndicatorView(ContentView):
     @staticmethod
     def dossier_of(model):
         return model.objective.dossier if model.objective else None
+
+    def create_form(self, obj=None):
+        return self._with_units(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        form = self._with_units(super().edit_form(obj))
+        if obj is not None and obj.unit and (obj.unit, obj.unit) not in form.unit.choices:
+            form.unit.choices.append((obj.unit, obj.unit))  # taken off the list since
+        return form
+
+    @staticmethod
+    def _with_units(form):
+        form.unit.choices = [(name, name) for name in IndicatorUnit.names(db.session)]
+        return form
+
+
+class IndicatorUnitView(GuardedModelView):
+    """The units indicators are measured in. A unit in use keeps its name (a signed IKU
+    shows it) and stays on the list."""
+
+    column_list = form_columns = ["name"]
+    column_default_sort = "name"
+    column_searchable_list = ["name"]
+    column_labels = {"name": _l("Unit")}
+
+    def __init__(self, **kwargs):
+        super().__init__(IndicatorUnit, db, **kwargs)
+
+    def _refuse_if_used(self, name: str, message: str) -> None:
+        used = db.session.scalar(select(func.count()).where(Indicator.unit == name))
+        if used:
+            raise ValidationError(_(message, unit=name, n=used))
+
+    def on_model_change(self, form, model, is_created):
+        before = db.inspect(model).attrs.name.history.deleted
+        if not is_created and before and before[0] != model.name:
+            self._refuse_if_used(
+                before[0],
+                N_('"%(unit)s" is the unit of %(n)s indicator(s): it cannot be renamed. '
+                   "Add the new unit instead."),
+            )  # fmt: skip
+
+    def on_model_delete(self, model):
+        self._refuse_if_used(
+            model.name,
+            N_('"%(unit)s" is the unit of %(n)s indicator(s): it cannot be deleted.'),
+        )
