@@ -59,6 +59,16 @@ def _value(value, cut: bool) -> str:
     return text
 
 
+def _label(screen, name: str, prettified: bool = False) -> str | None:
+    """A field's label on its screen (None when the screen names none), or its name made
+    readable (``prettified``)."""
+    if screen is not None and name in (screen.column_labels or {}):
+        return str(screen.column_labels[name])
+    if prettified:
+        return str(screen.get_column_name(name)) if screen is not None else name
+    return None
+
+
 def readable_changes(view, entry: AuditEntry, cut: bool = True) -> list[tuple[str, str, str]]:
     """The entry's changes as (field label, old value, new value), in words."""
     try:
@@ -75,8 +85,11 @@ def readable_changes(view, entry: AuditEntry, cut: bool = True) -> list[tuple[st
             continue  # an empty field of a new record says nothing
         if name in ("id", "row_version", "version") and entry.action != "delete":
             continue  # bookkeeping, not content
-        label = str(screen.get_column_name(name)) if screen is not None else name
-        rows.append((label, _value(old, cut), _value(new, cut)))
+        label = _label(screen, name)
+        if name.endswith("_id") and label is None:  # a reference: the related record's label
+            label = _label(screen, name.removesuffix("_id"))
+            old, new = (f"#{v}" if isinstance(v, int) else v for v in (old, new))
+        rows.append((label or _label(screen, name, True), _value(old, cut), _value(new, cut)))
     return rows
 
 
