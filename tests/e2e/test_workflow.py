@@ -156,8 +156,10 @@ def test_five_people_take_a_new_dossier_from_letter_to_done_with_one_return(
     assert records[4].note == "Target 2027 belum sesuai Renstra"
     assert dossier.outgoing_agenda_number == "050/045/DPMPTSP/2026"
     everyone = (staf, kadis, sekretaris, timsakip, perencana)
-    print(f"\nclicks from the letter to done: {sum(p.clicks for p in everyone)} "
-          f"({', '.join(f'{p.username} {p.clicks}' for p in everyone)}; logins not counted)")
+    print(
+        f"\nclicks from the letter to done: {sum(p.clicks for p in everyone)} "
+        f"({', '.join(f'{p.username} {p.clicks}' for p in everyone)}; logins not counted)"
+    )
     targets = {t.year: t.target for o in dossier.objectives for i in o.indicators
                for t in i.targets}  # fmt: skip
     assert sorted(targets) == list(YEARS)
