@@ -22,10 +22,12 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    and_,
     delete,
     event,
     func,
     inspect,
+    or_,
     select,
     update,
 )
@@ -50,9 +52,9 @@ from models import (
     utcnow,
 )
 
-from .calendar import WorkingCalendar
+from .calendar import MINUTES_PER_DAY, WorkingCalendar
 from .extensions import db
-from .i18n import _, fmt_number
+from .i18n import _, fmt_date, fmt_number
 
 #: A step "runs well" (berjalan baik) when at least this share finished within its standard.
 GOOD_SHARE = 0.8
@@ -244,6 +246,55 @@ class EvaluationRow:
     action: str
 
 
+# --- Overdue: one definition for every screen --------------------------------------------------
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    """What "overdue" means everywhere (dashboard, dossier list, "Tugas Saya", evaluation
+    form): an open dossier whose current step's due time (``step_due_at``, worked out on the
+    working calendar when the step became current) has passed."""
+    return and_(Dossier.status == "in_progress", Dossier.step_due_at < now)
+
+
+def on_time_condition(now: datetime) -> ColumnElement[bool]:
+    """The open dossiers that ``overdue_condition`` leaves out (exactly its complement among
+    them; a dossier without a due time is not overdue)."""
+    return and_(Dossier.status == "in_progress",
+                or_(Dossier.step_due_at >= now, Dossier.step_due_at.is_(None)))  # fmt: skip
+
+
+def overdue_minutes(
+    session: Session, ids: list[int], now: datetime, calendar: WorkingCalendar
+) -> dict[int, int]:
+    """Which of these dossiers are overdue, and by how many working minutes (one query)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Dossier.id, Dossier.step_due_at).where(Dossier.id.in_(ids), overdue_condition(now))
+    )
+    return {pk: calendar.working_minutes(due, now) for pk, due in rows}
+
+
+def duration_text(minutes: int) -> str:
+    """Working time in words: "1 hari 2 jam 15 menit" (a day is a working day of 450
+    minutes)."""
+    days, rest = divmod(max(int(minutes), 0), MINUTES_PER_DAY)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(_("%(n)s d", n=days))
+    if hours:
+        parts.append(_("%(n)s h", n=hours))
+    if mins or not parts:
+        parts.append(_("%(n)s min", n=mins))
+    return " ".join(parts)
+
+
+def late_text(minutes: int) -> str:
+    """How late, in words: "terlambat 2 jam 15 menit"."""
+    return _("late by %(time)s", time=duration_text(minutes))
+
+
 # --- Queries ----------------------------------------------------------------------------------
 
 
@@ -380,7 +431,7 @@ def _add_open(
     not_due = dict(
         session.execute(
             _open_dossiers(select(Dossier.current_step_id, func.count()), scope)
-            .where(Dossier.step_due_at >= now)
+            .where(on_time_condition(now))
             .group_by(Dossier.current_step_id)
         ).all()
     )
@@ -423,7 +474,7 @@ def _overdue(
                    Dossier.step_started_at, Dossier.step_due_at)
             .join(SopStep, SopStep.id == Dossier.current_step_id)
             .join(Role, Role.id == SopStep.role_id)
-            .where(Dossier.step_due_at < now),
+            .where(overdue_condition(now)),
             scope,
         ).order_by(Dossier.step_due_at, Dossier.id).limit(limit)
     )  # fmt: skip
@@ -480,10 +531,21 @@ def periods(session: Session) -> list[tuple[int, int]]:
     ]
 
 
-def previous_half(today: date) -> tuple[int, int]:
-    """The last half-year that has ended (year, 1 or 2): what the twice-yearly SOP evaluation
-    looks back on."""
-    return (today.year, 1) if today.month > 6 else (today.year - 1, 2)
+def current_half(today: date) -> tuple[int, int]:
+    """The half-year ``today`` is in (year, 1 or 2): what the SOP evaluation opens on."""
+    return today.year, 1 if today.month <= 6 else 2
+
+
+def overdue_by_step(session: Session, now: datetime) -> dict[int, int]:
+    """Open dossiers overdue now, per step position (for the evaluation form)."""
+    return dict(
+        session.execute(
+            select(SopStep.position, func.count())
+            .join(Dossier, Dossier.current_step_id == SopStep.id)
+            .where(overdue_condition(now))
+            .group_by(SopStep.position)
+        ).all()
+    )
 
 
 def dashboard(
@@ -710,28 +772,63 @@ def _move_period(mapper, connection: Connection, dossier: Dossier) -> None:
     write_totals(connection, totals)
 
 
-# --- The dossier list's waiting column ---------------------------------------------------------
+# --- The dossier list's waiting and due columns -------------------------------------------------
 
 
 def waiting_cell(dossier: Dossier, calendar: WorkingCalendar, now: datetime) -> Markup:
-    """Working minutes the dossier has waited at its current step, against the standard,
-    with an overdue mark once the step is past its due time."""
+    """Working minutes the dossier has waited at its current step, against the standard."""
     step = dossier.current_step
     if dossier.status == "done" or step is None:
         return Markup("")
     waited = calendar.working_minutes(dossier.step_started_at, now)
-    text = Markup("{} / {} {}").format(fmt_number(waited), fmt_number(step.standard_minutes),
+    return Markup("{} / {} {}").format(fmt_number(waited), fmt_number(step.standard_minutes),
                                        _("min"))  # fmt: skip
-    if dossier.step_due_at is not None and dossier.step_due_at < now:
-        text += Markup(' <span class="badge badge-danger">{}</span>').format(_("Overdue"))
+
+
+def late_badge(minutes: int | None) -> Markup:
+    """The overdue mark, with how late (nothing when not overdue)."""
+    if minutes is None:
+        return Markup("")
+    return Markup('<span class="badge badge-danger overdue-mark">{}</span>').format(
+        late_text(minutes)
+    )
+
+
+def due_cell(dossier: Dossier, late: int | None) -> Markup:
+    """When the current step is due, with the overdue mark (``late``: working minutes late,
+    from ``overdue_minutes``; None when not overdue)."""
+    if dossier.status == "done" or dossier.step_due_at is None:
+        return Markup("")
+    text = Markup("{}").format(fmt_date(dossier.step_due_at))
+    if late is not None:
+        text += Markup("<br>") + late_badge(late)
     return text
 
 
-def waiting_formatter(view, context, model: Dossier, name: str) -> Markup:
-    """Flask-Admin column formatter around ``waiting_cell``; the calendar is read once per
-    request (one query for the whole list page)."""
+def request_calendar() -> WorkingCalendar:
+    """The working calendar, read once per request (one query for a whole list page)."""
     if "working_calendar" not in g:
         g.working_calendar = WorkingCalendar.from_session(
             db.session, current_app.config["IKU_TIMEZONE"]
         )
-    return waiting_cell(model, g.working_calendar, utcnow())
+    return g.working_calendar
+
+
+def waiting_formatter(view, context, model: Dossier, name: str) -> Markup:
+    """Flask-Admin column formatter around ``waiting_cell``."""
+    return waiting_cell(model, request_calendar(), utcnow())
+
+
+def list_overdue(ids: list[int]) -> dict[int, int]:
+    """The overdue ones among a list page's dossiers (kept for the page's due column)."""
+    g.overdue_minutes = overdue_minutes(db.session, ids, utcnow(), request_calendar())
+    g.overdue_listed = set(ids)
+    return g.overdue_minutes
+
+
+def due_formatter(view, context, model: Dossier, name: str) -> Markup:
+    """Flask-Admin column formatter around ``due_cell``: the overdue ones come from
+    ``list_overdue`` for the whole page (a row not on it is asked for on its own)."""
+    if model.id not in g.get("overdue_listed", ()):
+        list_overdue([model.id])
+    return due_cell(model, g.overdue_minutes.get(model.id))

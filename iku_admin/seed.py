@@ -206,7 +206,7 @@ DEMO_IKU = [
 
 def demo(session: Session) -> list[str]:
     """Create the demo accounts and sample dossiers if missing; return the usernames made."""
-    sop = seed(session)
+    seed(session)
     roles = {role.code: role for role in session.scalars(select(Role))}
     made = []
     for username, role, full_name, nip, position, rank in DEMO_USERS:
@@ -225,7 +225,7 @@ def demo(session: Session) -> list[str]:
             setattr(agency, field, getattr(agency, field) or value)
     session.flush()
     if session.scalar(select(Dossier.id).limit(1)) is None:
-        _demo_dossiers(session, sop)
+        _demo_dossiers(session)
     session.commit()
     return made
 
@@ -252,11 +252,10 @@ def demo_objectives(years: list[int]) -> list[StrategicObjective]:
     return objectives
 
 
-def _demo_dossiers(session: Session, sop: Sop) -> None:
+def _demo_dossiers(session: Session) -> None:
     """Three sample dossiers: one finished (with a return at the review), one waiting at the
     review, one new; so that every screen and chart has something to show."""
     staf = session.scalar(select(User).where(User.username == "staf"))
-    first = sop.steps[0]
     titles = [
         ("IKU DPMPTSP 2026–2030", (2026, 2030)),
         ("Reviu IKU DPMPTSP 2025–2029", (2025, 2029)),
@@ -268,8 +267,9 @@ def _demo_dossiers(session: Session, sop: Sop) -> None:
             letter_number=f"050/{n:03d}/BAPPEDA/2026", letter_date=date(2026, 1, 5 + n),
             letter_sender="Bappeda Kabupaten Tanjung Jabung Barat",
             letter_subject="Penyusunan Indikator Kinerja Utama Perangkat Daerah",
-            sop=sop, current_step=first, created_by=staf,
         )  # fmt: skip
+        # As every new dossier: pinned to the SOP, at its first step, with its due time.
+        workflow.start_dossier(session, dossier, staf)
         dossier.objectives.extend(demo_objectives(dossier.years))
         session.add(dossier)
     session.commit()

@@ -15,9 +15,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, insert, inspect, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, inspect, select, tuple_, update
 from sqlalchemy.orm import Session, joinedload, object_session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from models import (
     Dossier,
@@ -32,11 +33,19 @@ from models import (
 
 from . import mutu
 from .calendar import WorkingCalendar
-from .i18n import _
+from .i18n import _, _l
 
 ACTIONS = ("complete", "approve", "return")
 # The history outcome each action writes.
 OUTCOMES = {"complete": "done", "approve": "approved", "return": "returned"}
+# The dossier fields a step requirement checks, which the person finishing the step types in
+# with the same submit (requirement -> field names, in the order they are asked for).
+STEP_FIELDS = {"outgoing_letter": ("outgoing_agenda_number", "distribution_record")}
+# How those fields are named inside a sentence ("Incomplete: …").
+FIELD_LABELS = {
+    "outgoing_agenda_number": _l("outgoing letter agenda number"),
+    "distribution_record": _l("distribution record"),
+}
 
 
 class WorkflowError(Exception):
@@ -125,12 +134,53 @@ def missing_inputs(dossier: Dossier, step: SopStep) -> list[str]:
                 lacking.append(_("targets for %(years)s", years=", ".join(map(str, absent))))
             if lacking:
                 missing.append(f"{indicator.name}: {', '.join(lacking)}")
-    elif step.requirement == "outgoing_letter":
-        if not dossier.outgoing_agenda_number.strip():
-            missing.append(_("outgoing letter agenda number"))
-        if not dossier.distribution_record.strip():
-            missing.append(_("distribution record"))
+    else:
+        for name in STEP_FIELDS.get(step.requirement, ()):
+            if not (getattr(dossier, name) or "").strip():
+                missing.append(str(FIELD_LABELS[name]))
     return missing
+
+
+def step_fields(step: SopStep | None) -> tuple[str, ...]:
+    """The dossier fields the step's requirement checks (typed in when finishing it)."""
+    return STEP_FIELDS.get(step.requirement, ()) if step is not None else ()
+
+
+@dataclass(frozen=True)
+class ReturnNote:
+    """The latest return for revision of a dossier: who, when, why; ``pending`` while the
+    returned draft has not been handed on again (the return is the dossier's latest record)."""
+
+    name: str
+    at: datetime
+    reason: str
+    position: int
+    pending: bool
+
+
+def latest_returns(session: Session, ids: list[int]) -> dict[int, ReturnNote]:
+    """For each of these dossiers that was ever returned, its latest return (two queries)."""
+    if not ids:
+        return {}
+    returned = (
+        select(func.max(StepRecord.id))
+        .where(StepRecord.dossier_id.in_(ids), StepRecord.outcome == "returned")
+        .group_by(StepRecord.dossier_id)
+        .scalar_subquery()
+    )
+    latest = (
+        select(func.max(StepRecord.id))
+        .where(StepRecord.dossier_id.in_(ids))
+        .group_by(StepRecord.dossier_id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(StepRecord.dossier_id, User.full_name, StepRecord.finished_at, StepRecord.note,
+               StepRecord.position, StepRecord.id.in_(latest))
+        .join(User, User.id == StepRecord.user_id)
+        .where(StepRecord.id.in_(returned))
+    )  # fmt: skip
+    return {row[0]: ReturnNote(*row[1:5], pending=bool(row[5])) for row in rows}
 
 
 def expected_actor(dossier: Dossier) -> str:
@@ -266,13 +316,21 @@ def available_actions(dossier: Dossier, user: User) -> list[str]:
 
 
 def complete(
-    dossier: Dossier, user: User, note: str = "", *, seen_version: int | None = None
+    dossier: Dossier,
+    user: User,
+    note: str = "",
+    *,
+    seen_version: int | None = None,
+    fields: dict[str, str] | None = None,
 ) -> StepRecord:
     """Finish a task step and move to the next step (after the last one: done).
 
     ``seen_version`` is the dossier version the user saw; by default the one in memory.
+    ``fields`` are values of the fields the step's requirement checks (``step_fields``),
+    typed in when finishing it: they are saved and the step finished in one transaction, or,
+    when the step is refused, neither.
     """
-    return _single("complete", dossier, user, note, seen_version)
+    return _single("complete", dossier, user, note, seen_version, fields)
 
 
 def approve(
@@ -310,13 +368,54 @@ def bulk(
     return _apply(object_session(user), action, ids, user, reason or "", seen_versions or {})
 
 
+def _set_fields(session: Session, dossier: Dossier, user: User, seen: int,
+                fields: dict[str, str]) -> int:  # fmt: skip
+    """Save the step's fields as seen at version ``seen``; return the version they made."""
+    if seen != dossier.version:
+        last = _latest_records(session, [dossier.id]).get(dossier.id)
+        raise WorkflowError(_changed_message(last, seen))
+    refusal = _refusal(dossier, user, "complete", "", None, None, check_inputs=False)
+    if refusal:
+        raise WorkflowError(refusal)
+    columns = Dossier.__table__.columns
+    for name in step_fields(dossier.current_step):
+        if name not in fields:
+            continue
+        value = (fields[name] or "").strip()
+        length = columns[name].type.length
+        if length is not None and len(value) > length:
+            raise WorkflowError(
+                _("%(field)s: at most %(n)s characters.", field=FIELD_LABELS[name], n=length)
+            )
+        setattr(dossier, name, value)
+    try:
+        session.flush()  # the version check of an ORM update: nobody changed it meanwhile
+    except StaleDataError as error:
+        session.rollback()
+        last = _latest_records(session, [dossier.id]).get(dossier.id)
+        raise WorkflowError(_changed_message(last, seen)) from error
+    return dossier.version
+
+
 def _single(
-    action: str, dossier: Dossier, user: User, note: str, seen_version: int | None
+    action: str,
+    dossier: Dossier,
+    user: User,
+    note: str,
+    seen_version: int | None,
+    fields: dict[str, str] | None = None,
 ) -> StepRecord:
     session = object_session(dossier)
     session.flush()  # the caller's own pending changes are not someone else's
     seen = dossier.version if seen_version is None else seen_version
-    result = _apply(session, action, [dossier.id], user, note, {dossier.id: seen})
+    if fields:
+        try:
+            seen = _set_fields(session, dossier, user, seen, fields)
+        except WorkflowError:
+            session.rollback()
+            raise
+    result = _apply(session, action, [dossier.id], user, note, {dossier.id: seen},
+                    all_or_nothing=bool(fields))  # fmt: skip
     if dossier.id in result.skipped:
         raise WorkflowError(result.skipped[dossier.id])
     return session.scalars(
@@ -374,8 +473,13 @@ def _apply(
     user: User,
     note: str,
     seen_versions: dict[int, int],
+    all_or_nothing: bool = False,
 ) -> BulkResult:
-    """Decide for each dossier, then move the allowed ones with compare-and-set updates."""
+    """Decide for each dossier, then move the allowed ones with compare-and-set updates.
+
+    ``all_or_nothing``: when any dossier is skipped, roll everything back (the caller's own
+    changes in the same transaction included) instead of committing the others.
+    """
     result = BulkResult()
     note = note.strip()
     # No need to commit first: at READ COMMITTED (PostgreSQL) every statement sees what is
@@ -399,9 +503,13 @@ def _apply(
             step = dossier.current_step
             target = return_step(dossier, step) if action == "return" else next_step(dossier, step)
             groups[(step, target)].append(dossier)
-        if groups:
+        if groups and not (all_or_nothing and result.skipped):
             _move(session, action, groups, user, note, result)
-        session.commit()
+        if all_or_nothing and result.skipped:
+            session.rollback()
+            result.done.clear()
+        else:
+            session.commit()
     except Exception:
         session.rollback()
         raise
@@ -532,6 +640,38 @@ def start_dossier(session: Session, dossier: Dossier, user: User | None = None) 
     if user is not None and dossier.created_by is None:
         dossier.created_by = user
     return dossier
+
+
+def recompute_due_times(session: Session) -> int:
+    """Work out again when the current step of every open dossier is due, on the working
+    calendar as it is now (after a day off or an extra working day was added, changed or
+    removed), in the caller's transaction: one read and one executemany UPDATE. A dossier
+    that moved meanwhile keeps the due time its move computed. Returns how many changed."""
+    session.flush()
+    calendar = _calendar(session)
+    rows = session.execute(
+        select(Dossier.id, Dossier.step_started_at, Dossier.step_due_at,
+               SopStep.standard_minutes)
+        .join(SopStep, SopStep.id == Dossier.current_step_id)
+        .where(Dossier.status == "in_progress")
+    ).all()  # fmt: skip
+    changed = []
+    for dossier_id, started, due, minutes in rows:
+        new = calendar.add_working_minutes(started, minutes)
+        if new != due:
+            changed.append({"b_id": dossier_id, "b_started": started, "b_due": new})
+    if changed:
+        table = Dossier.__table__
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"),
+                   table.c.step_started_at == bindparam("b_started",
+                                                        type_=table.c.step_started_at.type))
+            .values(step_due_at=bindparam("b_due", type_=table.c.step_due_at.type)),
+            changed,
+        )  # fmt: skip
+        session.expire_all()  # loaded dossiers show the new due times
+    return len(changed)
 
 
 def sop_in_use(session: Session, sop_id: int) -> bool:

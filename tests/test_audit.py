@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -300,3 +301,22 @@ def test_other_roles_cannot_see_the_log(client, people, username):
     for url in ["/admin/audit_entry/", "/admin/audit_entry/export/csv/",
                 "/admin/audit_entry/details/?id=1"]:  # fmt: skip
         assert client.get(url).status_code == 403, url
+
+
+def test_the_log_reads_in_words_not_json(app, db, people, client):
+    """Indonesian action names, the screens' own field labels, old → new; no raw JSON."""
+    dossier = make_dossier(title="Judul lama")
+    dossier.title = "Judul baru"
+    dossier.letter_sender = "Bappeda Provinsi"
+    db.session.commit()
+    login(client, "admin")
+    html = client.get("/admin/audit_entry/").text
+    changed = re.search(r"<tr\b(?:(?!</tr>).)*Judul baru.*?</tr>", html, re.S).group(0)
+    assert "Diubah" in changed and "Berkas" in changed  # the action, the dossiers' screen
+    assert re.search(r"<strong>Judul</strong>: <span[^>]*>Judul lama</span> → Judul baru",
+                     changed)  # fmt: skip
+    assert "<strong>Pengirim surat</strong>" in changed  # the dossier screen's own label
+    assert "Dibuat" in html
+    assert '"old"' not in html and "&#34;old&#34;" not in html and "{&#34;" not in html
+    export = client.get("/admin/audit_entry/export/csv/").data.decode("utf-8-sig")
+    assert "Judul: Judul lama → Judul baru" in export and '"old"' not in export

@@ -239,7 +239,7 @@ def test_evaluation_form_is_prefilled(client, measured):
     assert _checked(client.get(FORM + "?year=2026&semester=2").text, 1) == ""
 
 
-def test_evaluation_defaults_to_the_last_finished_half_year(client, measured):
+def test_evaluation_opens_without_a_choice(client, measured):
     login_en(client, "staf")
     response = client.get(FORM)
     assert response.status_code == 200

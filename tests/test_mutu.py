@@ -181,8 +181,8 @@ def test_half_year_scope_in_office_time(app):
     second = mutu.Scope.of(2026, 2)
     assert (second.since, second.until) == (datetime(2026, 7, 1, tzinfo=WIB),
                                             datetime(2027, 1, 1, tzinfo=WIB))  # fmt: skip
-    assert mutu.previous_half(date(2026, 7, 1)) == (2026, 1)
-    assert mutu.previous_half(date(2026, 6, 30)) == (2025, 2)
+    assert mutu.current_half(date(2026, 7, 1)) == (2026, 2)
+    assert mutu.current_half(date(2026, 6, 30)) == (2026, 1)
 
 
 def test_a_step_counts_in_the_half_year_of_office_time(app):
@@ -294,7 +294,7 @@ def test_statements_do_not_grow_with_records(db, history, app):
     assert few.count == many.count
 
 
-def test_waiting_cell_marks_overdue(db, history, app):
+def test_waiting_and_due_cells(db, history, app):
     o1, o3 = (
         db.session.get(Dossier, db.session.scalar(select(Dossier.id).where(Dossier.title == t)))
         for t in ("O1", "O3")
@@ -303,8 +303,11 @@ def test_waiting_cell_marks_overdue(db, history, app):
         late = mutu.waiting_cell(o1, CAL, NOW)
         # started Mon 4 May 10:00: Mon 10:00-16:00 (300) + Tue 450 + Wed 07:30-14:00 (330)
         assert late.startswith("1,080 / 450 min")
-        assert "Overdue" in late
-        assert "Overdue" not in mutu.waiting_cell(o3, CAL, NOW)
+        # the overdue mark is in the due column, from the one overdue query
+        late_minutes = mutu.overdue_minutes(db.session, [o1.id, o3.id], NOW, CAL)
+        assert set(late_minutes) == {o1.id}
+        assert "late by" in mutu.due_cell(o1, late_minutes.get(o1.id))
+        assert "late by" not in mutu.due_cell(o3, late_minutes.get(o3.id))
 
 
 def test_waiting_formatter_reads_the_calendar_once_per_request(db, history, app):

@@ -90,7 +90,7 @@ def test_secretary_bulk_approves_30_of_50_in_one_request(db, client, people):
     assert moved == waiting
     assert history_count(db) == before + 30
     message = flashes(client.get(response.headers["Location"]).text)
-    assert "30 dossier(s) processed." in message
+    assert "30 dossier(s) processed: #" in message
     assert "20 dossier(s) skipped:" in message
     groups = dict(
         (reason.strip(), ids)
@@ -116,7 +116,7 @@ def test_bulk_complete_skips_an_incomplete_dossier_and_says_what_is_missing(db, 
     login(client, "staf")
     response = run(client, "complete", listed_rows(client).values())
     message = flashes(client.get(response.headers["Location"]).text)
-    assert "1 dossier(s) processed." in message
+    assert f"1 dossier(s) processed: #{ready.id} Siap." in message
     assert re.search(rf"#{empty}: Incomplete: outgoing letter agenda number; distribution record",
                      message)  # fmt: skip
     db.session.expire_all()
@@ -175,7 +175,7 @@ def test_a_reader_of_the_list_can_bulk_complete_its_own_step(db, client, people)
     ids = insert_dossiers(db, 3, 1)
     login(client, "kadis")
     response = run(client, "complete", [f"{i}:1" for i in ids])
-    assert "3 dossier(s) processed." in flashes(client.get(response.headers["Location"]).text)
+    assert "3 dossier(s) processed: #" in flashes(client.get(response.headers["Location"]).text)
 
 
 def _statements_for_bulk_approval(db, client, typist, count: int) -> int:

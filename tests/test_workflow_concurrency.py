@@ -189,3 +189,45 @@ def test_a_change_between_reading_and_writing_is_not_overwritten(db, people):
         select(StepRecord.outcome).where(StepRecord.position == 5).order_by(StepRecord.id)
     ).all()
     assert outcomes == ["returned"]  # no approval of a draft the approver never saw
+
+
+def test_two_people_finishing_step_9_at_once_keep_only_the_winners_typing(postgres, people):
+    """Step 9 saves its fields and finishes in one transaction: of two at once, one wins
+    and the dossier holds what the winner typed, never the loser's."""
+    db = postgres
+    staff = [people["staf"], make_user("staf2", "staf", full_name="Staf Dua")]
+    ids = insert_dossiers(db, 20, 9)
+    user_ids = [u.id for u in staff]
+    sessions = [Session(db.engine), Session(db.engine)]
+
+    def work(slot: int, n: int, barrier: threading.Barrier):
+        session = sessions[slot]
+        user = session.get(User, user_ids[slot])
+        dossier = session.get(Dossier, ids[n])
+        assert dossier.version == 1 and user.role_codes
+        fields = {"outgoing_agenda_number": f"050/{slot}/{n}",
+                  "distribution_record": f"Dikirim oleh {slot}"}  # fmt: skip
+        barrier.wait()
+        try:
+            workflow.complete(dossier, user, seen_version=1, fields=fields)
+        except workflow.WorkflowError as error:
+            return ("lost", str(error))
+        return ("won", slot)
+
+    try:
+        results = race(work, 20)
+    finally:
+        for session in sessions:
+            session.close()
+
+    db.session.expire_all()
+    for n, dossier_id in enumerate(ids):
+        outcomes = sorted(results[slot][n][0] for slot in (0, 1))
+        assert outcomes == ["lost", "won"], (dossier_id, results[0][n], results[1][n])
+        winner = next(slot for slot in (0, 1) if results[slot][n][0] == "won")
+        dossier = db.session.get(Dossier, dossier_id)
+        assert dossier.status == "done"
+        assert dossier.outgoing_agenda_number == f"050/{winner}/{n}"
+        assert dossier.distribution_record == f"Dikirim oleh {winner}"
+    records = db.session.scalar(select(func.count()).select_from(StepRecord))
+    assert records == 20

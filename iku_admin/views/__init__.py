@@ -3,12 +3,11 @@ behaviour (actions, custom templates) have modules of their own."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, flash
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from models import (
-    AuditEntry,
     CalendarDay,
     IndicatorTarget,
     LoginAttempt,
@@ -19,11 +18,12 @@ from models import (
     StrategicObjective,
 )
 
-from .. import auth
+from .. import auth, workflow
 from ..extensions import db
-from ..i18n import TRANSLATIONS, _l
+from ..i18n import TRANSLATIONS, _, _l
 from . import dashboard, documents, iku_excel
 from .agency import AgencyView
+from .audit import AuditEntryView
 from .base import GuardedModelView
 from .content import ContentView, IndicatorUnitView, IndicatorView
 from .dossier import OUTCOME_LABELS, DossierView
@@ -58,15 +58,6 @@ class StepRecordView(ReadOnlyView):
         "started_at": _l("Became current"), "finished_at": _l("Finished"),
         "working_minutes": _l("Working minutes"), "standard_minutes": _l("Standard minutes"),
         "sop_version": _l("SOP version"),
-    }  # fmt: skip
-
-
-class AuditEntryView(ReadOnlyView):
-    column_list = ["at", "username", "action", "table_name", "row_id", "changes"]
-    column_filters = ["at", "username", "action", "table_name", "row_id"]
-    column_labels = {
-        "at": _l("Time"), "username": _l("Username"), "action": _l("Action"),
-        "table_name": _l("Table"), "row_id": _l("Row"), "changes": _l("Changes"),
     }  # fmt: skip
 
 
@@ -120,6 +111,21 @@ class CalendarDayView(GuardedModelView):
     column_choices = form_choices
     column_labels = {"day": _l("Date"), "kind": _l("Kind"), "description": _l("Description")}
 
+    # A day off added, changed or removed moves the due times of the open dossiers: they are
+    # worked out again in the same transaction (a removal, right after it).
+    def on_model_change(self, form, model, is_created):
+        self._recompute()
+
+    def after_model_delete(self, model):
+        self._recompute()
+        db.session.commit()
+
+    def _recompute(self) -> None:
+        changed = workflow.recompute_due_times(db.session)
+        if changed:
+            flash(_("The due times of %(n)s open dossier(s) follow the new calendar.",
+                    n=changed), "info")  # fmt: skip
+
 
 def init_views(app: Flask) -> Admin:
     """Register the login pages and build the admin with every screen."""
@@ -154,8 +160,7 @@ def init_views(app: Flask) -> Admin:
         UserView(name=_l("Users"), endpoint="user", category=system),
         AgencyView(name=_l("Agency"), endpoint="agency", category=system),
         RoleView(Role, db, name=_l("Roles"), endpoint="role", category=system),
-        AuditEntryView(AuditEntry, db, name=_l("Audit log"), endpoint="audit_entry",
-                       category=system),
+        AuditEntryView(name=_l("Audit log"), endpoint="audit_entry", category=system),
         LoginAttemptView(LoginAttempt, db, name=_l("Login attempts"), endpoint="login_attempt",
                          category=system),
     ):  # fmt: skip

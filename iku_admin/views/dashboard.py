@@ -29,6 +29,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
+from models import utcnow
 from models.validation import format_nip, nip_error
 
 from .. import charts, documents, mutu
@@ -201,13 +202,14 @@ class DashboardView(GuardedView):
 
     @expose("/evaluation/", methods=("GET", "POST"))
     def evaluation_view(self):
-        year, half = mutu.previous_half(_today())
+        year, half = mutu.current_half(_today())
         choice = HalfYearForm(request.args, year=year, semester=str(half))
         if not choice.validate():
             return self.render("dashboard/evaluation.html", choice=choice, form=None), 400
         year, half = choice.year.data, int(choice.semester.data)
         sop, rows = mutu.evaluation(db.session, mutu.Scope.of(year, half, tz=self.tz))
-        page = {"choice": choice, "sop": sop, "rows": rows, "year": year, "half": half}
+        page = {"choice": choice, "sop": sop, "rows": rows, "year": year, "half": half,
+                "overdue": mutu.overdue_by_step(db.session, utcnow())}  # fmt: skip
         if request.method == "GET":
             form = EvaluationForm(data={"assessed_on": _today(), **_assessor(), "steps": [
                 {"position": r.position, "note": r.note, "action": r.action,

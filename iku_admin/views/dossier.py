@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
-from models import Dossier, Indicator, StepRecord, StrategicObjective
+from models import Dossier, Indicator, StepRecord, StrategicObjective, utcnow
 from models import search as search_index
 from models.validation import parse_integer
 
@@ -23,6 +23,8 @@ from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
 
+# The generic button labels; a task step's own verb (SopStep.action_label) replaces the
+# "complete" one, a review keeps "approve" and "return".
 ACTION_LABELS = {
     "complete": _l("Complete step"),
     "approve": _l("Approve"),
@@ -36,11 +38,23 @@ TRANSITIONS = {
 }
 # The list's "with selected" actions (Flask-Admin's inherited "delete" is not one of them).
 BULK_ACTIONS = ("complete", "approve", "return_for_revision")
-# At most this many skipped dossiers are listed one by one in the flash (a cookie).
+# At most this many skipped dossiers are listed one by one in the flash (a cookie), and at most
+# MAX_NAMED processed ones with their titles.
 MAX_LISTED = 50
+MAX_NAMED = 10
 
 
 DONE = _l("Done")
+# A dossier's title in a flash message is cut to this many characters.
+TITLE_CHARS = 40
+
+
+def action_label(step, name: str) -> str:
+    """The label of an action's button: the step's own verb for finishing a task step, else
+    the generic label."""
+    if name == "complete" and step is not None and (step.action_label or "").strip():
+        return step.action_label.strip()
+    return str(ACTION_LABELS[name])
 
 
 def _step_label(view, context, model, name):
@@ -69,7 +83,8 @@ class DossierView(GuardedModelView):
     column_sortable_list = ["id", "title", "period_start", "status", "revision_round",
                             "step_started_at", "step_due_at"]  # fmt: skip
     column_choices = {"status": [("in_progress", _l("In progress")), ("done", DONE)]}
-    column_formatters = {"current_step": _step_label, "waiting": mutu.waiting_formatter}
+    column_formatters = {"current_step": _step_label, "waiting": mutu.waiting_formatter,
+                         "step_due_at": mutu.due_formatter}  # fmt: skip
     column_formatters_export = {"current_step": _step_label}
     form_columns = ["title", "period_start", "period_end", "letter_number", "letter_date",
                     "letter_sender", "letter_subject", "outgoing_agenda_number",
@@ -98,6 +113,13 @@ class DossierView(GuardedModelView):
 
     def get_query(self):
         return super().get_query().options(joinedload(Dossier.current_step))
+
+    def get_list(self, *args, **kwargs):
+        count, data = super().get_list(*args, **kwargs)
+        if kwargs.get("execute", True) and data is not None:
+            # The page's overdue dossiers, for its due column: one query for the page.
+            mutu.list_overdue([model.id for model in data])
+        return count, data
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Flask-Admin's search, its plain words answered by the search index and its other
@@ -150,7 +172,7 @@ class DossierView(GuardedModelView):
     def details_view(self):
         return self._details_page(self.get_one(request.args.get("id")))
 
-    def _details_page(self, dossier: Dossier, status: int = 200):
+    def _details_page(self, dossier: Dossier, status: int = 200, typed: dict | None = None):
         history = db.session.scalars(
             db.select(StepRecord).where(StepRecord.dossier_id == dossier.id)
             .order_by(StepRecord.id)
@@ -160,7 +182,11 @@ class DossierView(GuardedModelView):
             .options(selectinload(StrategicObjective.indicators).selectinload(Indicator.targets))
             .order_by(StrategicObjective.order)
         ).all()  # fmt: skip
-        actions = workflow.available_actions(dossier, current_user)
+        user = current_user._get_current_object()
+        actions = workflow.available_actions(dossier, user)
+        step = dossier.current_step
+        now = utcnow()
+        late = mutu.overdue_minutes(db.session, [dossier.id], now, mutu.request_calendar())
         page = self.render(
             self.details_template,
             model=dossier,
@@ -168,7 +194,14 @@ class DossierView(GuardedModelView):
             history=history,
             objectives=objectives,
             actions=actions,
-            action_labels=ACTION_LABELS,
+            action_labels={name: action_label(step, name) for name in actions},
+            missing=workflow.missing_inputs(dossier, step) if actions and step else [],
+            step_fields=self._step_fields(dossier, typed or {}) if "complete" in actions else [],
+            typed_note=(typed or {}).get("note", ""),
+            typed_action=(typed or {}).get("action", ""),
+            last_return=workflow.latest_returns(db.session, [dossier.id]).get(dossier.id),
+            late=late.get(dossier.id),
+            late_badge=mutu.late_badge,
             expected=None if actions else workflow.expected_actor(dossier),
             locked=workflow.is_content_locked(dossier),
             details_columns=self._details_columns,
@@ -177,21 +210,47 @@ class DossierView(GuardedModelView):
         )
         return page, status
 
+    def _step_fields(self, dossier: Dossier, typed: dict) -> list[dict]:
+        """The fields the current step needs, to type in with its button: name, label, help,
+        the value (what was typed, else what is stored), the largest length, one line or
+        several."""
+        columns = Dossier.__table__.columns
+        return [
+            {
+                "name": name,
+                "label": self.column_labels[name],
+                "help": self.column_descriptions.get(name, ""),
+                "value": typed[name] if name in typed else getattr(dossier, name),
+                "maxlength": columns[name].type.length,
+            }
+            for name in workflow.step_fields(dossier.current_step)
+        ]
+
     @expose("/transition/", methods=["POST"])
     def transition_view(self):
-        """One workflow action from the details page; a refusal shows the page again (409)."""
+        """One workflow action from the details page; a refusal shows the page again (409),
+        with what was typed."""
         dossier = self.get_one(request.args.get("id"))
-        handler = TRANSITIONS.get(request.form.get("action", ""))
+        name = request.form.get("action", "")
+        handler = TRANSITIONS.get(name)
         version = parse_integer(request.form.get("version"), minimum=0)
         if handler is None or version is None:
             abort(400)
         user = current_user._get_current_object()
+        note = request.form.get("note", "")[:2000]
+        fields = {}
+        if name == "complete":
+            fields = {
+                field: request.form[field]
+                for field in workflow.step_fields(dossier.current_step)
+                if field in request.form
+            }
+        extra = {"fields": fields} if fields else {}
         try:
-            record = handler(dossier, user, request.form.get("note", "")[:2000],
-                             seen_version=version)  # fmt: skip
+            record = handler(dossier, user, note, seen_version=version, **extra)
         except workflow.WorkflowError as error:
             flash(str(error), "error")
-            return self._details_page(dossier, 409)
+            return self._details_page(dossier, 409, {**fields, "note": note, "action": name})
         flash(_("Step %(n)s recorded: %(outcome)s.", n=record.position,
                 outcome=OUTCOME_LABELS[record.outcome]), "success")  # fmt: skip
         return redirect(url_for(".details_view", id=dossier.id), 303)
@@ -229,7 +288,7 @@ class DossierView(GuardedModelView):
             flash(str(error), "error")
             return None
         if result.done:
-            flash(_("%(count)s dossier(s) processed.", count=len(result.done)), "success")
+            flash(_done_message(result.done), "success")
         if result.skipped:
             flash(_skipped_message(result.skipped), "warning")
         return None
@@ -255,6 +314,22 @@ class DossierView(GuardedModelView):
                                return_url=self.get_url(".index_view"))  # fmt: skip
             return page, 200 if reason is None else 400
         return self._run_bulk("return", rows, reason.strip()[:2000])
+
+
+def _done_message(done: list[int]) -> str:
+    """The dossiers processed, by number and title; a long list is cut as the skipped one."""
+    shown = done[:MAX_NAMED]
+    titles = dict(db.session.execute(db.select(Dossier.id, Dossier.title)
+                                     .where(Dossier.id.in_(shown))).all())  # fmt: skip
+    names = [f"#{pk} {_cut(titles.get(pk, ''))}".rstrip() for pk in shown]
+    if len(done) > len(shown):
+        names.append(_("and %(n)s more", n=len(done) - len(shown)))
+    return _("%(count)s dossier(s) processed: %(names)s.", count=len(done),
+             names=", ".join(names))  # fmt: skip
+
+
+def _cut(title: str) -> str:
+    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1].rstrip() + "…"
 
 
 def _skipped_message(skipped: dict[int, str]) -> Markup:

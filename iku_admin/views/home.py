@@ -1,4 +1,5 @@
-"""The landing page "Tugas Saya": dossiers waiting on my roles, oldest first."""
+"""The landing page "Tugas Saya": dossiers waiting on my roles, most urgent first, with what
+was returned for revision and what is overdue."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ from sqlalchemy.orm import contains_eager
 
 from models import Dossier, SopStep, user_role, utcnow
 
+from .. import auth, mutu, workflow
 from ..calendar import WorkingCalendar
 from ..extensions import db
 from .base import GuardedIndexView
+
+# The screen on which incoming letters are registered as dossiers: whoever may write on it
+# gets the "register an incoming letter" button (see auth.MATRIX).
+REGISTER_SCREEN = "dossier"
 
 
 def my_tasks_query(user):
@@ -33,10 +39,23 @@ class HomeView(GuardedIndexView):
         tasks = db.session.scalars(my_tasks_query(current_user).limit(50)).all()
         calendar = WorkingCalendar.from_session(db.session, current_app.config["IKU_TIMEZONE"])
         now = utcnow()
+        ids = [d.id for d in tasks]
+        late = mutu.overdue_minutes(db.session, ids, now, calendar)
+        returns = {
+            pk: note for pk, note in workflow.latest_returns(db.session, ids).items()
+            if note.pending
+        }  # fmt: skip
         rows = [
             (d, calendar.working_minutes(d.step_started_at, now), d.current_step.standard_minutes)
             for d in tasks
         ]
         # Most urgent first: the largest share of the standard time already used.
         rows.sort(key=lambda r: (-(r[1] / max(r[2], 1)), r[0].step_started_at))
-        return self.render("admin/index.html", rows=rows)
+        return self.render(
+            "admin/index.html",
+            rows=rows,
+            late=late,
+            returns=returns,
+            late_badge=mutu.late_badge,
+            can_register=auth.can_write(current_user, REGISTER_SCREEN),
+        )

@@ -59,6 +59,7 @@ class Person:
     page: Page = field(init=False)
     problems: list[str] = field(default_factory=list)
     dialogs: list[tuple[str, str]] = field(default_factory=list)
+    clicks: int = 0  # clicks and key presses that load a page, menus and choices included
 
     def __post_init__(self) -> None:
         self.page = self.context.new_page()
@@ -113,6 +114,7 @@ class Person:
         """Click something that loads a new page; return that page's response."""
         with self.page.expect_navigation() as navigation:
             self.page.click(selector)
+        self.clicks += 1
         self.inspect()
         return navigation.value
 
@@ -120,6 +122,7 @@ class Person:
         """Press a key that loads a new page (Enter in a form)."""
         with self.page.expect_navigation() as navigation:
             self.page.keyboard.press(key)
+        self.clicks += 1
         self.inspect()
         return navigation.value
 
@@ -136,11 +139,13 @@ class Person:
     def menu(self, path: str) -> Response | None:
         """Open a screen through the navbar: its menu category, then its item."""
         self.page.click(f"nav li.dropdown:has(a[href='{path}']) > a.dropdown-toggle")
+        self.clicks += 1
         return self.click(f"nav a[href='{path}']")
 
     def choose(self, field_id: str, text: str) -> None:
         """Pick an option in a Select2 box by typing part of its label, as a user does."""
         self.page.click(f"#s2id_{field_id} .select2-choice, #s2id_{field_id} .select2-choices")
+        self.clicks += 2  # open the box, pick the option
         self.page.keyboard.type(text)
         self.page.wait_for_selector(".select2-drop-active .select2-result-selectable")
         self.page.keyboard.press("Enter")

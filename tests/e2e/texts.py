@@ -49,7 +49,9 @@ def no_outgoing_letter_yet(app: Flask) -> str:
 
 
 def processed(app: Flask, count: int) -> str:
-    return shown(app, "%(count)s dossier(s) processed.", count=count)
+    """The start of the message naming the dossiers a bulk action processed."""
+    message = shown(app, "%(count)s dossier(s) processed: %(names)s.", count=count, names="\0")
+    return message.partition("\0")[0]
 
 
 def skipped(app: Flask, count: int) -> str:
