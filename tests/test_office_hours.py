@@ -80,3 +80,20 @@ def test_weekdays_are_neither_added_nor_deleted_and_only_the_admin_edits(db, peo
     assert client.get("/admin/office_day/").status_code == 200
     assert edit(client, 4, finish=time(15, 0)).status_code in (302, 403)
     assert calendar().week == DEFAULT_WEEK
+
+
+def test_open_dossiers_due_times_follow_the_office_hours(db, people, client):
+    from conftest import make_dossier
+
+    from models import Dossier
+
+    dossier = make_dossier()
+    due = dossier.step_due_at
+    login(client, "admin")
+    weekday = due.astimezone(LOCAL_TZ).weekday()
+    day = _db.session.scalar(select(OfficeDay).where(OfficeDay.weekday == weekday))
+    earlier = (day.start.hour + 1, 0) if day.start.hour < 22 else (23, 0)
+    response = edit(client, weekday, start=time(*earlier), break_start="", break_end="")
+    assert response.status_code == 302, response.text
+    _db.session.expire_all()
+    assert _db.session.get(Dossier, dossier.id).step_due_at != due

@@ -3,12 +3,11 @@ behaviour (actions, custom templates) have modules of their own."""
 
 from __future__ import annotations
 
-from flask import Flask, flash
+from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from models import (
-    CalendarDay,
     IndicatorTarget,
     LoginAttempt,
     Role,
@@ -18,18 +17,18 @@ from models import (
     StrategicObjective,
 )
 
-from .. import auth, workflow
+from .. import auth
 from ..extensions import db
-from ..i18n import TRANSLATIONS, _, _l
+from ..i18n import TRANSLATIONS, _l
 from . import dashboard, documents, iku_excel
 from .agency import AgencyView
 from .audit import AuditEntryView
 from .base import GuardedModelView
+from .calendar import CalendarDayView, OfficeDayView
 from .content import ContentView, IndicatorUnitView, IndicatorView
 from .dossier import OUTCOME_LABELS, DossierView
 from .fields import IdConverter
 from .home import HomeView
-from .office_hours import OfficeDayView
 from .people import UserView
 from .sop import SopStepView, SopView
 
@@ -102,31 +101,6 @@ class RoleView(GuardedModelView):
     column_labels = {"code": _l("Code"), "name": _l("Name")}
 
 
-class CalendarDayView(GuardedModelView):
-    column_list = ["day", "kind", "description"]
-    form_columns = ["day", "kind", "description"]
-    column_default_sort = ("day", True)
-    column_filters = ["day", "kind"]
-    form_choices = {"kind": [("off", _l("Day off")), ("work", _l("Extra working day"))]}
-    column_choices = form_choices
-    column_labels = {"day": _l("Date"), "kind": _l("Kind"), "description": _l("Description")}
-
-    # A day off added, changed or removed moves the due times of the open dossiers: they are
-    # worked out again in the same transaction (a removal, right after it).
-    def on_model_change(self, form, model, is_created):
-        self._recompute()
-
-    def after_model_delete(self, model):
-        self._recompute()
-        db.session.commit()
-
-    def _recompute(self) -> None:
-        changed = workflow.recompute_due_times(db.session)
-        if changed:
-            flash(_("The due times of %(n)s open dossier(s) follow the new calendar.",
-                    n=changed), "info")  # fmt: skip
-
-
 def init_views(app: Flask) -> Admin:
     """Register the login pages and build the admin with every screen."""
     from . import account
@@ -154,8 +128,7 @@ def init_views(app: Flask) -> Admin:
         IndicatorUnitView(name=_l("Indicator units"), endpoint="indicator_unit", category=iku),
         SopView(Sop, db, name=_l("SOP versions"), endpoint="sop", category=sop),
         SopStepView(SopStep, db, name=_l("SOP steps"), endpoint="sop_step", category=sop),
-        CalendarDayView(CalendarDay, db, name=_l("Working calendar"), endpoint="calendar_day",
-                        category=sop),
+        CalendarDayView(name=_l("Working calendar"), endpoint="calendar_day", category=sop),
         OfficeDayView(name=_l("Office hours"), endpoint="office_day", category=sop),
         UserView(name=_l("Users"), endpoint="user", category=system),
         AgencyView(name=_l("Agency"), endpoint="agency", category=system),
