@@ -1,4 +1,5 @@
-"""Reference data: the six roles and the SOP sheet; plus the demo accounts and dossiers.
+"""Reference data: the six roles, their permissions and the SOP sheet; plus the demo accounts
+and dossiers.
 
 Every function here is idempotent: running it again changes nothing.
 """
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session, object_session
 from models import Dossier, Indicator, IndicatorTarget, Role, Sop, SopStep, StrategicObjective, User
 
 from . import workflow
-from .auth import ROLE_NAMES
+from .auth import ROLE_NAMES, seed_permissions
 from .letterhead import seed_agency
 
 SOP_HEADER = {
@@ -92,13 +93,16 @@ SOP_STEPS = [
 
 
 def seed(session: Session) -> Sop:
-    """Create the roles, the agency and SOP version 1 if they are missing; return the SOP."""
+    """Create the roles with their default permissions, the agency and SOP version 1 if they
+    are missing; return the SOP."""
     seed_agency(session)
     roles = {role.code: role for role in session.scalars(select(Role))}
+    created = {}
     for code, name in ROLE_NAMES.items():
         if code not in roles:
-            roles[code] = Role(code=code, name=name)
+            roles[code] = created[code] = Role(code=code, name=name)
             session.add(roles[code])
+    seed_permissions(session, created)
     sop = session.scalar(select(Sop).where(Sop.number == SOP_HEADER["number"], Sop.version == 1))
     if sop is None:
         sop = Sop(**SOP_HEADER, status="active")

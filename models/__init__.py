@@ -13,7 +13,7 @@ from .dossier import (
     StrategicObjective,
     target_year_error,
 )
-from .people import LoginAttempt, Role, User, user_role
+from .people import LoginAttempt, Permission, Role, User, user_role
 from .sop import Sop, SopStep
 from .summary import ALL_TIME, CYCLE, FINISHED, DossierTotal, MinutesCount, StepTotal, half_year
 from .system import AuditEntry, CalendarDay
@@ -34,6 +34,7 @@ __all__ = [
     "IndicatorTarget",
     "LoginAttempt",
     "MinutesCount",
+    "Permission",
     "Role",
     "Sop",
     "SopStep",
