@@ -90,6 +90,9 @@ SOP_STEPS = [
      "menit", "task", None, "SOP Pengagendaan Surat Keluar dan SOP Caraka", "outgoing_letter",
      "Agendakan dan Distribusikan"),
 ]  # fmt: skip
+# Who signs the IKU document (the head of agency, at step 7) and who initials it (the
+# secretary who approved it at the review, and the planner): position -> signature.
+SOP_SIGNATURES = {5: "initial", 6: "initial", 7: "sign"}
 
 
 def seed(session: Session) -> Sop:
@@ -106,17 +109,22 @@ def seed(session: Session) -> Sop:
     sop = session.scalar(select(Sop).where(Sop.number == SOP_HEADER["number"], Sop.version == 1))
     if sop is None:
         sop = Sop(**SOP_HEADER, status="active")
+        returns = []
         for row in SOP_STEPS:
             (position, activity, role, given, output, value, unit, kind, back, notes, need,
-             label) = row
+             label) = row  # fmt: skip
             sop.steps.append(
                 SopStep(
                     position=position, activity=activity, role=roles[role], input=given,
-                    output=output, time_value=value, time_unit=unit, kind=kind,
-                    return_to_position=back, notes=notes, requirement=need,
-                    action_label=label,
+                    output=output, time_value=value, time_unit=unit, kind=kind, notes=notes,
+                    requirement=need, action_label=label,
+                    signature=SOP_SIGNATURES.get(position, ""),
                 )
             )  # fmt: skip
+            returns.append((sop.steps[-1], back))
+        by_position = {step.position: step for step in sop.steps}
+        for step, back in returns:
+            step.return_to = by_position.get(back)
         session.add(sop)
     session.commit()
     return sop
