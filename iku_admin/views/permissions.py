@@ -47,14 +47,15 @@ class PermissionView(GuardedView):
     saved at once, refused whole when a role changed since the form was opened."""
 
     def screens(self) -> list[tuple[str, str]]:
-        """(endpoint, label) of every screen, in ``auth.SCREENS`` order."""
-        views = {view.endpoint: view for view in self.admin._views}
-        labels = []
-        for screen in auth.SCREENS:
-            view = views[screen]
-            label = f"{view.category} › {view.name}" if view.category else str(view.name)
-            labels.append((screen, label))
-        return labels
+        """(endpoint, label) of every screen of ``auth.SCREENS``, as the menu groups them."""
+        views = [view for view in self.admin._views if view.endpoint in auth.SCREENS]
+        categories = list(dict.fromkeys(str(view.category or "") for view in views))
+        categories.sort(key=lambda category: category == "")  # the plain items last
+        views.sort(key=lambda view: categories.index(str(view.category or "")))
+        return [
+            (view.endpoint, f"{view.category} › {view.name}" if view.category else str(view.name))
+            for view in views
+        ]
 
     def _page(self, status: int = 200):
         roles = db.session.scalars(select(Role).order_by(Role.id)).all()

@@ -118,7 +118,7 @@ class SopStepView(GuardedModelView):
     }  # fmt: skip
     form_args = {
         "time_value": {"validators": []},
-        "return_to": {"get_label": lambda step: f"{step.sop} – {step}"},
+        "return_to": {"get_label": lambda step: f"{step.sop} – {step}", "blank_text": "–"},
     }
 
     def get_list_row_actions(self):
