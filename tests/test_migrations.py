@@ -140,7 +140,7 @@ def test_every_revision_upgrades_a_populated_database_and_keeps_its_data(app):
 
 
 FAILING_REVISION = '''
-"""a revision that fails half-way, after rebuilding a table that others refer to
+"""a revision that fails half-way: new column, changed data, a table others refer to rebuilt
 
 Revision ID: 9999_fails
 Revises: {head}
@@ -155,11 +155,12 @@ depends_on = None
 
 
 def upgrade():
+    op.add_column("sop_step", sa.Column("half_way", sa.Integer(), nullable=True))
+    op.execute("UPDATE role SET name = 'changed half-way'")
     sqlite = op.get_bind().dialect.name == "sqlite"
     with op.batch_alter_table("sop_step", recreate="always" if sqlite else "auto") as batch_op:
-        batch_op.add_column(sa.Column("half_way", sa.Integer(), nullable=True))
-    op.execute("UPDATE sop_step SET half_way = 1")
-    op.execute("UPDATE role SET name = 'changed half-way'")
+        batch_op.add_column(sa.Column("rebuilt", sa.Integer(), nullable=True))
+    op.execute("UPDATE sop_step SET half_way = 1, rebuilt = 1")
     op.execute("SELECT no_such_column FROM sop_step")
 
 
@@ -186,6 +187,7 @@ def test_a_failing_revision_leaves_the_database_as_it_was(app, tmp_path):
     with _db.engine.connect() as conn:
         before = kept_rows(conn)
     columns = {c["name"] for c in inspect(_db.engine).get_columns("sop_step")}
+    tables = set(inspect(_db.engine).get_table_names())
     _db.session.remove()
     with pytest.raises(DBAPIError):
         upgrade(directory=str(copy))
@@ -195,3 +197,4 @@ def test_a_failing_revision_leaves_the_database_as_it_was(app, tmp_path):
         assert kept_rows(conn) == before
         assert dangling_references(conn) == []
     assert {c["name"] for c in inspect(_db.engine).get_columns("sop_step")} == columns
+    assert set(inspect(_db.engine).get_table_names()) == tables  # no table of the rebuild left
