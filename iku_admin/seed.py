@@ -122,10 +122,11 @@ def seed(session: Session) -> Sop:
                 )
             )  # fmt: skip
             returns.append((sop.steps[-1], back))
+        session.add(sop)
+        session.flush()  # the steps in order first (their ids follow the positions)
         by_position = {step.position: step for step in sop.steps}
         for step, back in returns:
             step.return_to = by_position.get(back)
-        session.add(sop)
     session.commit()
     return sop
 

@@ -567,9 +567,10 @@ def new_sop_version(session: Session, sop: Sop) -> Sop:
         copies[step.id] = SopStep(**{c.key: getattr(step, c.key) for c in SopStep.__table__.columns
                                      if c.key not in step_skip})  # fmt: skip
         copy.steps.append(copies[step.id])
+    session.add(copy)
+    session.flush()  # the copies in step order first (their ids follow the positions)
     for step in sop.steps:  # a return target becomes the copy of its target
         copies[step.id].return_to = copies.get(step.return_to_step_id)
-    session.add(copy)
     session.commit()
     return copy
 
