@@ -332,7 +332,7 @@ def check_histories(url: str) -> dict[str, int]:
                     break
                 last_version = record.dossier_version
                 if record.outcome == "returned":
-                    position, rounds = steps[position].return_to_position, rounds + 1
+                    position, rounds = steps[position].return_to.position, rounds + 1
                 else:
                     later = [p for p in steps if p > position]
                     position = min(later) if later else None

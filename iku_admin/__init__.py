@@ -114,6 +114,11 @@ def _init_login(app: Flask) -> None:
         return auth.session_user(db.session, session_id)
 
     @app.before_request
+    def forget_grants():
+        """Each request reads the user's permissions afresh (see ``auth.grants``)."""
+        auth.forget_grants()
+
+    @app.before_request
     def refuse_nul_bytes():
         """No stored text may hold a NUL byte (PostgreSQL refuses them): refuse it upfront."""
         for values in (request.args, request.form):

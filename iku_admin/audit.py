@@ -30,6 +30,7 @@ from models import (
     Dossier,
     Indicator,
     IndicatorTarget,
+    Permission,
     Role,
     Sop,
     SopStep,
@@ -38,8 +39,8 @@ from models import (
     utcnow,
 )
 
-AUDITED = (User, Role, Sop, SopStep, StrategicObjective, Indicator, IndicatorTarget, Dossier,
-           Agency)  # fmt: skip
+AUDITED = (User, Role, Permission, Sop, SopStep, StrategicObjective, Indicator, IndicatorTarget,
+           Dossier, Agency)  # fmt: skip
 # Columns whose values never go into the log: only the fact that they changed.
 SECRET_COLUMNS = {"password_hash": "password"}
 SECRET_CHANGED = {"changed": True}

@@ -1,8 +1,11 @@
 """Every permission rule of the panel, in one place.
 
-The matrix below says, for each screen (a Flask-Admin endpoint) and each role, whether the
-role may read it or also write it. Workflow actions are authorised separately, step by step,
-by the role each SOP step names (see ``workflow.py``), and so are not in this matrix.
+What each role may do on each screen (a Flask-Admin endpoint: read it, or also write it) is
+data, the ``permission`` table, which the admin edits in one matrix screen (System >
+Permissions); ``DEFAULT_MATRIX`` below is what ``flask seed`` and migration 0008 load. Each
+request reads the current user's grants once. Workflow actions are authorised separately,
+step by step, by the role each SOP step names (see ``workflow.py``), and so are not in the
+matrix.
 """
 
 from __future__ import annotations
@@ -10,27 +13,31 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
+from flask import g, has_app_context
 from flask_login import AnonymousUserMixin
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from models import LoginAttempt, User, utcnow
-from models.people import check_password
+from models import LoginAttempt, Permission, Role, User, utcnow
+from models.people import ADMIN_ROLE, check_password
 from models.validation import N_
+
+from .extensions import db
 
 Level = Literal["read", "write"]
 READ: Level = "read"
 WRITE: Level = "write"
 
+# The roles ``flask seed`` creates (code -> name); the admin may add others in the panel.
 WORKFLOW_ROLES = ("kepala_dinas", "sekretaris", "perencana", "tim_sakip", "staf")
-ROLES = (*WORKFLOW_ROLES, "admin")
+ROLES = (*WORKFLOW_ROLES, ADMIN_ROLE)
 ROLE_NAMES = {
     "kepala_dinas": "Kepala Dinas",
     "sekretaris": "Sekretaris",
     "perencana": "Perencana",
     "tim_sakip": "Tim SAKIP",
     "staf": "Staf",
-    "admin": "Admin TI",
+    ADMIN_ROLE: "Admin TI",
 }
 
 
@@ -38,8 +45,9 @@ def _everyone(level: Level = READ, **overrides: Level) -> dict[str, Level]:
     return {**dict.fromkeys(ROLES, level), **overrides}
 
 
-# screen (view endpoint) -> role code -> level. A role not named has no access.
-MATRIX: dict[str, dict[str, Level]] = {
+# screen (view endpoint) -> role code -> level. A role not named has no access. Every screen
+# of the panel is here (``views.init_views`` checks it), in menu order.
+DEFAULT_MATRIX: dict[str, dict[str, Level]] = {
     "dashboard": _everyone(),
     "documents": _everyone(),
     "iku_excel": _everyone(tim_sakip=WRITE, staf=WRITE),
@@ -54,24 +62,74 @@ MATRIX: dict[str, dict[str, Level]] = {
     "calendar_day": _everyone(admin=WRITE),
     "office_day": _everyone(admin=WRITE),
     "agency": _everyone(admin=WRITE),
-    "user": {"admin": WRITE},
-    "role": {"admin": WRITE},
-    "audit_entry": {"admin": READ},
-    "login_attempt": {"admin": READ},
+    "user": {ADMIN_ROLE: WRITE},
+    "role": {ADMIN_ROLE: WRITE},
+    "permission": {ADMIN_ROLE: WRITE},
+    "audit_entry": {ADMIN_ROLE: READ},
+    "login_attempt": {ADMIN_ROLE: READ},
 }
+SCREENS = tuple(DEFAULT_MATRIX)
+# Cells the matrix screen does not change: the admin role always manages users, roles and
+# the matrix itself, so that no save can lock IT out of the panel.
+FIXED: dict[tuple[str, str], Level] = {
+    (ADMIN_ROLE, "user"): WRITE,
+    (ADMIN_ROLE, "role"): WRITE,
+    (ADMIN_ROLE, "permission"): WRITE,
+}
+# Where a request keeps the grants it read (``flask.g``).
+_CACHE = "iku_grants"
+
+
+def seed_permissions(session: Session, roles: dict[str, Role]) -> None:
+    """Give new roles (code -> role) their ``DEFAULT_MATRIX`` grants."""
+    for code, role in roles.items():
+        for screen, grants in DEFAULT_MATRIX.items():
+            if code in grants:
+                session.add(Permission(role=role, screen=screen, level=grants[code]))
+
+
+def _read_grants(session: Session, role_ids: tuple[int, ...]) -> dict[str, Level]:
+    found: dict[str, Level] = {}
+    if role_ids:
+        rows = session.execute(
+            select(Permission.screen, Permission.level).where(Permission.role_id.in_(role_ids))
+        )
+        for screen, granted in rows:
+            if found.get(screen) != WRITE:
+                found[screen] = granted
+    return found
+
+
+def grants(user: User) -> dict[str, Level]:
+    """Screen -> the highest level any of the user's roles has there; one query per request
+    (kept in ``flask.g``, which every request starts without)."""
+    role_ids = tuple(sorted(role.id for role in user.roles))
+    if not has_app_context():
+        return _read_grants(db.session, role_ids)
+    cache = g.setdefault(_CACHE, {})
+    key = (user.id, role_ids)
+    if key not in cache:
+        cache[key] = _read_grants(db.session, role_ids)
+    return cache[key]
+
+
+def forget_grants() -> None:
+    """Drop the grants read so far (a new request, or the matrix changed)."""
+    if has_app_context():
+        g.pop(_CACHE, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _matrix_changed(session: Session, flush_context) -> None:
+    if any(isinstance(o, Permission) for o in (*session.new, *session.dirty, *session.deleted)):
+        forget_grants()
 
 
 def level(user: User | AnonymousUserMixin | None, screen: str) -> Level | None:
     """The highest level any of the user's roles has on a screen, or None."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
-    granted = MATRIX.get(screen, {})
-    levels = {granted.get(code) for code in user.role_codes}
-    if WRITE in levels:
-        return WRITE
-    if READ in levels:
-        return READ
-    return None
+    return grants(user).get(screen)
 
 
 def can_read(user, screen: str) -> bool:
@@ -89,13 +147,70 @@ def holds_role(user, role_code: str) -> bool:
     return bool(user is not None and user.is_authenticated and role_code in user.role_codes)
 
 
-def matrix_markdown() -> str:
-    """The permission matrix as a Markdown table (for the README)."""
-    header = "| screen | " + " | ".join(ROLES) + " |"
-    rule = "|---" * (len(ROLES) + 1) + "|"
+class MatrixConflict(Exception):
+    """The matrix (a role) changed after the form was opened; nothing was saved."""
+
+
+def save_matrix(
+    session: Session, versions: dict[int, int], cells: dict[tuple[int, str], Level | None]
+) -> int:
+    """Store the matrix as the admin left it; return how many cells changed.
+
+    ``versions``: role id -> the role's version when the form was opened; ``cells``: (role
+    id, screen) -> level (None: no access), for those roles. Each role's version goes up,
+    compared and set in one statement, so of two saves of the same form one wins and the
+    other gets ``MatrixConflict``; so does a save over a role renamed or deleted meanwhile.
+    ``FIXED`` cells keep their level. In the caller's transaction (it commits or rolls back).
+    """
+    table = Role.__table__
+    for role_id, seen in versions.items():
+        moved = session.execute(
+            table.update()
+            .where(table.c.id == role_id, table.c.row_version == seen)
+            .values(row_version=table.c.row_version + 1)
+        )
+        if moved.rowcount != 1:
+            raise MatrixConflict
+    roles = {role.id: role for role in session.scalars(select(Role).where(Role.id.in_(versions)))}
+    stored = {
+        (p.role_id, p.screen): p
+        for p in session.scalars(select(Permission).where(Permission.role_id.in_(versions)))
+    }
+    changed = 0
+    for (role_id, screen), wanted in cells.items():
+        wanted = FIXED.get((roles[role_id].code, screen), wanted)
+        row = stored.get((role_id, screen))
+        if row is None and wanted:
+            session.add(Permission(role_id=role_id, screen=screen, level=wanted))
+        elif row is not None and not wanted:
+            session.delete(row)
+        elif row is not None and row.level != wanted:
+            row.level = wanted
+        else:
+            continue
+        changed += 1
+    return changed
+
+
+def current_matrix(session: Session) -> dict[str, dict[str, Level]]:
+    """The stored matrix: screen -> role code -> level."""
+    matrix: dict[str, dict[str, Level]] = {screen: {} for screen in SCREENS}
+    rows = session.execute(
+        select(Permission.screen, Role.code, Permission.level).join(Permission.role)
+    )
+    for screen, code, granted in rows:
+        matrix.setdefault(screen, {})[code] = granted
+    return matrix
+
+
+def matrix_markdown(matrix: dict[str, dict[str, Level]] | None = None, roles=ROLES) -> str:
+    """A permission matrix (by default the seeded one) as a Markdown table."""
+    matrix = DEFAULT_MATRIX if matrix is None else matrix
+    header = "| screen | " + " | ".join(roles) + " |"
+    rule = "|---" * (len(roles) + 1) + "|"
     rows = [
-        f"| {screen} | " + " | ".join(grants.get(role, "none") for role in ROLES) + " |"
-        for screen, grants in MATRIX.items()
+        f"| {screen} | " + " | ".join(grants.get(role, "none") for role in roles) + " |"
+        for screen, grants in matrix.items()
     ]
     return "\n".join([header, rule, *rows])
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import Connection, Table, delete, func, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import Base, utcnow
@@ -157,10 +157,23 @@ def load(connection: Connection, path: Path, replace: bool = False) -> dict:
     with zipfile.ZipFile(path) as archive:
         for table in tables():
             rows = 0
+            # References within the table (a review's return target, which may be a later
+            # row) are written once every row of the table is in.
+            links = [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
+            linked = []
             try:
                 for batch in _batches(archive, table):
+                    if links:
+                        linked += [row for row in batch if any(row[c] is not None for c in links)]
+                        batch = [{**row, **dict.fromkeys(links)} for row in batch]
                     connection.execute(insert(table), batch)
                     rows += len(batch)
+                for row in linked:
+                    connection.execute(
+                        update(table)
+                        .where(table.c.id == row["id"])
+                        .values({c: row[c] for c in links})
+                    )
             except (KeyError, ValueError, InvalidOperation, TypeError, SQLAlchemyError) as exc:
                 raise BackupError(
                     _(

@@ -85,5 +85,6 @@ def register(app: Flask) -> None:
 
     @app.cli.command("permissions")
     def permissions_command() -> None:
-        """Print the permission matrix (Markdown)."""
-        click.echo(auth.matrix_markdown())
+        """Print the stored permission matrix (Markdown), every role a column."""
+        codes = db.session.scalars(select(Role.code).order_by(Role.id)).all()
+        click.echo(auth.matrix_markdown(auth.current_matrix(db.session), roles=codes))

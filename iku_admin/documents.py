@@ -41,8 +41,6 @@ from .auth import WORKFLOW_ROLES
 from .i18n import _
 from .letterhead import document_agency
 
-# The role that signs the IKU: its last step in the SOP is the signature.
-HEAD_ROLE = WORKFLOW_ROLES[0]
 # The official documents are Indonesian whatever the user's interface language.
 DOCUMENT_LOCALE = "id"
 # Every PDF is PDF/A-2b, for the archive: fonts embedded, sRGB output intent, XMP metadata.
@@ -107,26 +105,16 @@ def _text_length(*values: str | None) -> int:
 
 
 def signing_step(sop: Sop) -> SopStep | None:
-    """The step in which the head of agency signs: the head's last step in the SOP."""
-    steps = [step for step in sop.steps if step.role.code == HEAD_ROLE]
-    return steps[-1] if steps else None
+    """The step whose actor signs the IKU (``SopStep.signature`` "sign"), if any."""
+    return next((step for step in sop.steps if step.signature == "sign"), None)
 
 
 def initialling_roles(sop: Sop) -> list[Role]:
-    """The roles that initial (paraf) the IKU before it is signed.
-
-    They are the actors from the first review step up to the signature step: the reviewer
-    and whoever checks the draft after the review (in the seed SOP: Sekretaris, Perencana).
-    """
-    signing = signing_step(sop)
-    review = next((step for step in sop.steps if step.kind == "review"), None)
-    if review is None:
-        return []
-    end = signing.position if signing and signing.position > review.position else None
+    """The roles that initial (paraf) the IKU before it is signed: those of the steps marked
+    "initial", in step order, each once (in the seed SOP: Sekretaris, Perencana)."""
     roles: list[Role] = []
     for step in sop.steps:
-        after_review = step.position >= review.position
-        if after_review and (end is None or step.position < end) and step.role not in roles:
+        if step.signature == "initial" and step.role not in roles:
             roles.append(step.role)
     return roles
 
@@ -615,7 +603,7 @@ def _flows(rows: list[_Row]) -> list[str]:
     """Arrows between consecutive steps ("Ya" out of a review) and from each review back to
     the step it returns to ("Tidak")."""
     out = []
-    by_position = {row.step.position: n for n, row in enumerate(rows)}
+    by_id = {row.step.id: n for n, row in enumerate(rows)}
     for row, following in pairwise(rows):
         points = _forward(row.box, following.box)
         out.append(_arrow(points, row.step.position, following.step.position))
@@ -626,7 +614,7 @@ def _flows(rows: list[_Row]) -> list[str]:
             else:
                 out.append(_text(x0 + (4 if x1 > x0 else -16), y0 - 4, ["Ya"], class_="yes"))
     for n, row in enumerate(rows):
-        back = by_position.get(row.step.return_to_position or -1)
+        back = by_id.get(row.step.return_to_step_id)
         if row.shape != "review" or back is None or back >= n:
             continue  # only a return to an earlier step is drawn
         target = rows[back]

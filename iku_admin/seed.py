@@ -1,4 +1,5 @@
-"""Reference data: the six roles and the SOP sheet; plus the demo accounts and dossiers.
+"""Reference data: the six roles, their permissions and the SOP sheet; plus the demo accounts
+and dossiers.
 
 Every function here is idempotent: running it again changes nothing.
 """
@@ -26,7 +27,7 @@ from models import (
 from models.validation import INDICATOR_UNITS
 
 from . import workflow
-from .auth import ROLE_NAMES
+from .auth import ROLE_NAMES, seed_permissions
 from .calendar import DEFAULT_WEEK
 from .letterhead import seed_agency
 
@@ -102,34 +103,45 @@ SOP_STEPS = [
      "menit", "task", None, "SOP Pengagendaan Surat Keluar dan SOP Caraka", "outgoing_letter",
      "Agendakan dan Distribusikan"),
 ]  # fmt: skip
+# Who signs the IKU document (the head of agency, at step 7) and who initials it (the
+# secretary who approved it at the review, and the planner): position -> signature.
+SOP_SIGNATURES = {5: "initial", 6: "initial", 7: "sign"}
 
 
 def seed(session: Session) -> Sop:
-    """Create the roles, the agency, the office hours, the indicator units and SOP version 1
-    if they are missing; return the SOP."""
+    """Create the roles with their default permissions, the agency, the office hours, the
+    indicator units and SOP version 1 if they are missing; return the SOP."""
     seed_agency(session)
     seed_office_hours(session)
     seed_units(session)
     roles = {role.code: role for role in session.scalars(select(Role))}
+    created = {}
     for code, name in ROLE_NAMES.items():
         if code not in roles:
-            roles[code] = Role(code=code, name=name)
+            roles[code] = created[code] = Role(code=code, name=name)
             session.add(roles[code])
+    seed_permissions(session, created)
     sop = session.scalar(select(Sop).where(Sop.number == SOP_HEADER["number"], Sop.version == 1))
     if sop is None:
         sop = Sop(**SOP_HEADER, status="active")
+        returns = []
         for row in SOP_STEPS:
             (position, activity, role, given, output, value, unit, kind, back, notes, need,
              label) = row  # fmt: skip
             sop.steps.append(
                 SopStep(
                     position=position, activity=activity, role=roles[role], input=given,
-                    output=output, time_value=value, time_unit=unit, kind=kind,
-                    return_to_position=back, notes=notes, requirement=need,
-                    action_label=label,
+                    output=output, time_value=value, time_unit=unit, kind=kind, notes=notes,
+                    requirement=need, action_label=label,
+                    signature=SOP_SIGNATURES.get(position, ""),
                 )
             )  # fmt: skip
+            returns.append((sop.steps[-1], back))
         session.add(sop)
+        session.flush()  # the steps in order first (their ids follow the positions)
+        by_position = {step.position: step for step in sop.steps}
+        for step, back in returns:
+            step.return_to = by_position.get(back)
     session.commit()
     return sop
 

@@ -28,6 +28,7 @@ from models import (
     StepRecord,
     StrategicObjective,
     User,
+    user_role,
     utcnow,
 )
 
@@ -76,8 +77,10 @@ def next_step(dossier: Dossier, step: SopStep) -> SopStep | None:
 
 
 def return_step(dossier: Dossier, step: SopStep) -> SopStep | None:
-    """The step a review sends the draft back to (None if the SOP does not name one)."""
-    return next((s for s in dossier.sop.steps if s.position == step.return_to_position), None)
+    """The step a review sends the draft back to (None if the SOP version does not name one
+    of its own steps)."""
+    target = step.return_to
+    return target if target is not None and target.sop_id == dossier.sop_id else None
 
 
 def is_content_locked(dossier: Dossier) -> bool:
@@ -705,33 +708,68 @@ def new_sop_version(session: Session, sop: Sop) -> Sop:
         version=latest + 1,
         status="draft",
     )
-    step_skip = {"id", "sop_id", "row_version", "standard_minutes"}
+    step_skip = {"id", "sop_id", "row_version", "standard_minutes", "return_to_step_id"}
+    copies = {}
     for step in sop.steps:
-        copy.steps.append(
-            SopStep(**{c.key: getattr(step, c.key) for c in SopStep.__table__.columns
-                       if c.key not in step_skip})
-        )  # fmt: skip
+        copies[step.id] = SopStep(**{c.key: getattr(step, c.key) for c in SopStep.__table__.columns
+                                     if c.key not in step_skip})  # fmt: skip
+        copy.steps.append(copies[step.id])
     session.add(copy)
+    session.flush()  # the copies in step order first (their ids follow the positions)
+    for step in sop.steps:  # a return target becomes the copy of its target
+        copies[step.id].return_to = copies.get(step.return_to_step_id)
     session.commit()
     return copy
 
 
+def activation_errors(session: Session, sop: Sop) -> list[str]:
+    """Why this version cannot be activated, one message per step at fault (empty: it can).
+
+    Every step's role must be held by an active user (else dossiers would wait there for
+    nobody); a review must return to an earlier step of the same version; at most one step
+    signs the IKU.
+    """
+    if not sop.steps:
+        return [_("An SOP version without steps cannot be activated.")]
+    role_ids = {step.role_id for step in sop.steps}
+    held = set(
+        session.scalars(
+            select(user_role.c.role_id)
+            .join(User, User.id == user_role.c.user_id)
+            .where(User.active, user_role.c.role_id.in_(role_ids))
+        )
+    )
+    errors = []
+    for step in sop.steps:
+        if step.role_id not in held:
+            errors.append(
+                _("Step %(n)s (%(activity)s): no active user holds the role %(role)s.",
+                  n=step.position, activity=step.activity, role=step.role.name)
+            )  # fmt: skip
+        back = step.return_to
+        if step.kind == "review" and (
+            back is None or back.sop_id != sop.id or back.position >= step.position
+        ):
+            errors.append(
+                _("Step %(n)s (%(activity)s) is a review and must return to an earlier step of "
+                  "this version, not to %(to)s.", n=step.position, activity=step.activity,
+                  to=_("step %(n)s of %(sop)s", n=back.position, sop=back.sop)
+                  if back is not None else "–")
+            )  # fmt: skip
+    signing = [step for step in sop.steps if step.signature == "sign"]
+    if len(signing) > 1:
+        errors.append(
+            _("Steps %(steps)s all sign the IKU; only one step may.",
+              steps=", ".join(str(step.position) for step in signing))
+        )  # fmt: skip
+    return errors
+
+
 def activate_sop(session: Session, sop: Sop) -> None:
     """Make this version the one new dossiers take; other versions of it retire."""
-    if not sop.steps:
-        raise WorkflowError(_("An SOP version without steps cannot be activated."))
-    positions = {step.position for step in sop.steps}
-    for step in sop.steps:
-        back = step.return_to_position
-        if step.kind == "review" and (back not in positions or back >= step.position):
-            raise WorkflowError(
-                _(
-                    "Step %(n)s is a review and must return to an earlier step of this version, "
-                    "not to step %(to)s.",
-                    n=step.position,
-                    to=back if back is not None else "–",
-                )
-            )
+    errors = activation_errors(session, sop)
+    if errors:
+        raise WorkflowError(" ".join(errors))
     session.execute(
         update(Sop)
         .where(Sop.number == sop.number, Sop.id != sop.id, Sop.status == "active")
@@ -739,3 +777,29 @@ def activate_sop(session: Session, sop: Sop) -> None:
     )
     sop.status = "active"
     session.commit()
+
+
+def make_room(session: Session, sop_id: int, position: int) -> None:
+    """Move the steps of an SOP version at ``position`` and after it one down, so that a new
+    step can take ``position``; in the caller's transaction.
+
+    Two updates, since the unique (sop_id, position) is checked row by row on PostgreSQL and
+    SQLite alike: the steps first go to negative positions (-(p + 1), free), then back to
+    positive ones. Return targets refer to steps, not positions, and so keep pointing at the
+    same steps; each moved step's version goes up (an edit form opened before is refused).
+    """
+    table = SopStep.__table__
+    with session.no_autoflush:
+        session.execute(
+            update(table)
+            .where(table.c.sop_id == sop_id, table.c.position >= position)
+            .values(position=-table.c.position - 1, row_version=table.c.row_version + 1)
+        )
+        session.execute(
+            update(table)
+            .where(table.c.sop_id == sop_id, table.c.position < 0)
+            .values(position=-table.c.position)
+        )
+    for step in [o for o in session.identity_map.values() if isinstance(o, SopStep)]:
+        if step.sop_id == sop_id:
+            session.expire(step, ["position", "row_version"])

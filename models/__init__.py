@@ -14,7 +14,7 @@ from .dossier import (
     StrategicObjective,
     target_year_error,
 )
-from .people import LoginAttempt, Role, User, user_role
+from .people import LoginAttempt, Permission, Role, User, user_role
 from .sop import Sop, SopStep
 from .summary import ALL_TIME, CYCLE, FINISHED, DossierTotal, MinutesCount, StepTotal, half_year
 from .system import AuditEntry, CalendarDay, OfficeDay
@@ -37,6 +37,7 @@ __all__ = [
     "LoginAttempt",
     "MinutesCount",
     "OfficeDay",
+    "Permission",
     "Role",
     "Sop",
     "SopStep",

@@ -1,13 +1,15 @@
-"""Users and the roles they hold."""
+"""Users, the roles they hold, and what each role may do on each screen."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from functools import cache
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     Connection,
     ForeignKey,
@@ -15,15 +17,19 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    UniqueConstraint,
+    distinct,
     event,
+    func,
     inspect,
+    select,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import Base, UTCDateTime, utcnow
-from .validation import RuleError, format_nip, nip_error
+from .validation import N_, RuleError, format_nip, nip_error
 
 # Hash method for new passwords; tests switch to a cheaper one to stay fast.
 PASSWORD_METHOD = "scrypt"
@@ -52,8 +58,20 @@ user_role = Table(
 )
 
 
+# The role whose holders run the panel (users, roles, permissions): at least one active user
+# keeps it (see ``_keep_an_admin``).
+ADMIN_ROLE = "admin"
+# A role's code: a lowercase identifier, e.g. "kepala_dinas".
+ROLE_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# What a role may do on a screen; a screen without a row for the role is closed to it.
+PERMISSION_LEVELS = ("read", "write")
+
+
 class Role(Base):
-    """A role such as ``sekretaris``; SOP steps name the role that does them."""
+    """A role such as ``sekretaris``; SOP steps name the role that does them, the permission
+    matrix the screens it reads or writes. Its code never changes once it is stored (the
+    history, the documents and the SOP steps of past versions refer to the role); its name
+    may."""
 
     __tablename__ = "role"
 
@@ -64,9 +82,51 @@ class Role(Base):
     __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
     users: Mapped[list[User]] = relationship(secondary=user_role, back_populates="roles")
+    permissions: Mapped[list[Permission]] = relationship(
+        back_populates="role", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     def __str__(self) -> str:
         return self.name
+
+    @validates("code")
+    def _check_code(self, key: str, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if inspect(self).has_identity and value != self.code:
+            raise RuleError(N_("A role's code cannot change once the role is created."))
+        if not ROLE_CODE.fullmatch(value):
+            raise RuleError(
+                N_("A role's code is lowercase letters, digits and underscores, starting with a "
+                   "letter, e.g. verifikator.")
+            )  # fmt: skip
+        return value
+
+
+class Permission(Base):
+    """One cell of the permission matrix: what a role may do on a screen (a Flask-Admin view
+    endpoint). No row: no access."""
+
+    __tablename__ = "permission"
+    __table_args__ = (
+        UniqueConstraint("role_id", "screen"),
+        CheckConstraint("level in ('read', 'write')", name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id", ondelete="CASCADE"))
+    screen: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(5))
+
+    role: Mapped[Role] = relationship(back_populates="permissions")
+
+    def __str__(self) -> str:
+        return f"{self.role.code}: {self.screen} = {self.level}"
+
+    @validates("level")
+    def _check_level(self, key: str, value: str) -> str:
+        if value not in PERMISSION_LEVELS:
+            raise RuleError(N_("Unknown permission level."))
+        return value
 
 
 class User(Base):
@@ -187,3 +247,50 @@ class LoginAttempt(Base):
 
     def __str__(self) -> str:
         return f"{self.username} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+# What can take the admin role from its last active holder: a user's active flag or roles, a
+# role's holders, deleting a user or a role.
+_ADMIN_KEY = "active_admins_before"
+
+
+def active_admins(connection: Connection) -> int:
+    """How many active users hold the admin role."""
+    return connection.scalar(
+        select(func.count(distinct(User.id)))
+        .select_from(User)
+        .join(user_role, user_role.c.user_id == User.id)
+        .join(Role, Role.id == user_role.c.role_id)
+        .where(User.active, Role.code == ADMIN_ROLE)
+    )
+
+
+def _touches_admins(session: Session) -> bool:
+    for obj in [*session.dirty, *session.deleted]:
+        if isinstance(obj, User) and (
+            obj in session.deleted
+            or any(inspect(obj).attrs[key].history.has_changes() for key in ("active", "roles"))
+        ):
+            return True
+        if isinstance(obj, Role) and (
+            obj in session.deleted or inspect(obj).attrs.users.history.has_changes()
+        ):
+            return True
+    return False
+
+
+@event.listens_for(Session, "before_flush")
+def _count_admins(session: Session, flush_context, instances) -> None:
+    session.info.pop(_ADMIN_KEY, None)
+    if _touches_admins(session):
+        session.info[_ADMIN_KEY] = active_admins(session.connection())
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_an_admin(session: Session, flush_context) -> None:
+    """Refuse (and so roll back) a flush that leaves no active admin where there was one:
+    nobody could then manage users, roles or permissions in the panel."""
+    if session.info.pop(_ADMIN_KEY, 0) and not active_admins(session.connection()):
+        raise RuleError(
+            N_("The last active administrator cannot lose the admin role or be deactivated.")
+        )

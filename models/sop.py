@@ -15,6 +15,9 @@ STEP_KINDS = ("task", "review")
 # "iku_content": at least one complete indicator with a target for every year;
 # "outgoing_letter": the outgoing agenda number and the distribution record.
 STEP_REQUIREMENTS = ("", "iku_content", "outgoing_letter")
+# What the step's actor does on the IKU document: "sign" (the signature under the table; the
+# person who did the step signs), "initial" (a row of the paraf table), or nothing.
+STEP_SIGNATURES = ("", "sign", "initial")
 
 
 class Sop(Base):
@@ -72,6 +75,7 @@ class SopStep(Base):
         CheckConstraint(
             "requirement in ('', 'iku_content', 'outgoing_letter')", name="requirement"
         ),
+        CheckConstraint("signature in ('', 'sign', 'initial')", name="signature"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,16 +90,23 @@ class SopStep(Base):
     standard_minutes: Mapped[int] = mapped_column(Integer)
     notes: Mapped[str] = mapped_column(String(300), default="")
     kind: Mapped[str] = mapped_column(String(10), default="task")
-    return_to_position: Mapped[int | None] = mapped_column(Integer)
+    # A review's return target: a step, by identity, so that renumbering keeps it.
+    return_to_step_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sop_step.id", ondelete="SET NULL")
+    )
     requirement: Mapped[str] = mapped_column(String(20), default="")
     # The verb on the button that finishes this step ("Beri Paraf", "Tandatangani"); a review
     # step's buttons are "approve" and "return" and ignore it. Empty: the generic label.
     action_label: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    signature: Mapped[str] = mapped_column(String(10), default="", server_default="")
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
     sop: Mapped[Sop] = relationship(back_populates="steps")
     role: Mapped[Role] = relationship(lazy="joined")
+    return_to: Mapped[SopStep | None] = relationship(
+        remote_side=[id], foreign_keys=[return_to_step_id]
+    )
 
     def __str__(self) -> str:
         return f"{self.position}. {self.activity}"

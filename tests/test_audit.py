@@ -31,8 +31,8 @@ from models import (
     User,
 )
 
-AUDITED_TABLES = {"app_user", "role", "sop", "sop_step", "strategic_objective", "indicator",
-                  "indicator_target", "dossier", "agency"}  # fmt: skip
+AUDITED_TABLES = {"app_user", "role", "permission", "sop", "sop_step", "strategic_objective",
+                  "indicator", "indicator_target", "dossier", "agency"}  # fmt: skip
 OTHER_ROLES = ["kadis", "sekretaris", "perencana", "timsakip", "staf"]
 
 

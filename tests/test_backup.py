@@ -37,7 +37,7 @@ from iku_admin.backup import database_revision, tables
 from iku_admin.config import normalise_database_url
 from iku_admin.extensions import db as _db
 from iku_admin.i18n import _
-from models import Agency, CalendarDay, Dossier, LoginAttempt, User
+from models import Agency, CalendarDay, Dossier, LoginAttempt, SopStep, User
 
 # The newest migration: what a backup of a migrated database names.
 HEAD = ScriptDirectory(Path(__file__).parent.parent / "migrations").get_current_head()
@@ -66,6 +66,14 @@ def filled(app, db, people) -> dict:
     db.session.commit()
     for user in ("kadis", "sekretaris", "timsakip", "staf"):
         workflow.complete(dossier, people[user], note=f"Selesai oleh {user} ✓")
+    # A draft whose review returns to a step inserted later (a higher id than the review's).
+    draft = workflow.new_sop_version(db.session, dossier.sop)
+    workflow.make_room(db.session, draft.id, 4)
+    inserted = SopStep(sop=draft, position=4, activity="Memverifikasi ✓", time_value=1,
+                       time_unit="jam", role=draft.steps[0].role)  # fmt: skip
+    db.session.add(inserted)
+    next(s for s in draft.steps if s.kind == "review").return_to = inserted
+    db.session.commit()
     empty = [t.name for t in tables() if not db.session.scalar(select(func.count()).select_from(t))]
     assert not empty, f"fill these tables too: {empty}"
     return snapshot(app)

@@ -34,7 +34,7 @@ def test_seed_loads_the_whole_sop_sheet(app, db):
                                              "15 menit"]  # fmt: skip
     assert sop.total_minutes == 1460
     review = steps[4]
-    assert review.kind == "review" and review.return_to_position == 4
+    assert review.kind == "review" and review.return_to is steps[3]
     assert "Caraka" in steps[8].notes
 
 

@@ -112,8 +112,8 @@ PAGES = ["/admin/", "/admin/dossier/", "/admin/dossier/details/?id=1", "/admin/d
          "/admin/dossier/edit/?id=1", "/admin/step_record/", "/admin/indicator/",
          "/admin/indicator/new/", "/admin/objective/", "/admin/target/", "/admin/sop/",
          "/admin/sop_step/", "/admin/sop_step/edit/?id=1", "/admin/calendar_day/",
-         "/admin/user/", "/admin/user/new/", "/admin/role/", "/admin/audit_entry/",
-         "/admin/login_attempt/"]  # fmt: skip
+         "/admin/user/", "/admin/user/new/", "/admin/role/", "/admin/role/edit/?id=1",
+         "/admin/permission/", "/admin/audit_entry/", "/admin/login_attempt/"]  # fmt: skip
 
 
 def test_no_english_on_indonesian_screens(app, db, client):

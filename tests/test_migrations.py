@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -58,3 +59,142 @@ def test_upgrade_fills_the_dashboard_totals_from_an_existing_history(app):
     assert {model: set(_db.session.execute(select(model.__table__))) for model in kept} == kept
     assert set(_db.session.execute(select(Dossier.id, Dossier.cycle_minutes))) == cycles
     assert_totals_match_history(_db.session.connection())
+
+
+# --- every revision on a populated database ---------------------------------------------------
+
+# What must come through every upgrade unchanged: (table, key columns) of data rows.
+KEPT = {
+    "dossier": ("id", "title", "status", "current_step_id", "version", "revision_round"),
+    "step_record": ("id", "dossier_id", "step_id", "position", "outcome", "user_id", "note"),
+    "indicator": ("id", "objective_id", "name", "baseline"),
+    "indicator_target": ("id", "indicator_id", "year", "target"),
+    "strategic_objective": ("id", "dossier_id", "name"),
+    "app_user": ("id", "username", "active"),
+    "user_role": ("user_id", "role_id"),
+    "role": ("id", "code", "name"),
+    "sop_step": ("id", "sop_id", "position", "activity", "role_id"),
+}
+
+
+def kept_rows(connection) -> dict[str, set]:
+    from sqlalchemy import column, select, table
+
+    return {
+        name: set(connection.execute(select(*map(column, columns)).select_from(table(name))))
+        for name, columns in KEPT.items()
+    }
+
+
+def dangling_references(connection) -> list:
+    """Rows that refer to missing rows (SQLite checks on request; PostgreSQL never has any)."""
+    from sqlalchemy import text
+
+    if connection.dialect.name != "sqlite":
+        return []
+    return connection.execute(text("PRAGMA foreign_key_check")).all()
+
+
+def revisions_from(app, start: str) -> list[str]:
+    """The revisions after ``start`` up to the head, oldest first."""
+    scripts = script_directory(app)
+    chain = [s.revision for s in scripts.walk_revisions("base", "heads")][::-1]
+    return chain[chain.index(start) + 1 :]
+
+
+def test_every_revision_upgrades_a_populated_database_and_keeps_its_data(app):
+    """Dossiers with history, a return and IKU content, then down to 0001 and up again one
+    revision at a time: every row comes through (SQLite rebuilds tables referred to by
+    others on the way), return targets and who signs are as before, the matrix is filled."""
+    from sqlalchemy import select
+
+    from iku_admin import auth
+    from iku_admin.documents import initialling_roles, signing_step
+    from iku_admin.seed import demo
+    from models import Sop
+
+    demo(_db.session)
+    sop = _db.session.scalar(select(Sop))
+    returns = {(s.id, s.return_to_step_id) for s in sop.steps}
+    signing = (signing_step(sop).id, [r.code for r in initialling_roles(sop)])
+    assert signing == (sop.steps[6].id, ["sekretaris", "perencana"])
+    assert sop.steps[4].return_to is sop.steps[3]
+    with _db.engine.connect() as conn:
+        before = kept_rows(conn)
+    assert all(before.values())
+    _db.session.remove()
+    downgrade(revision="0001_initial")
+    with _db.engine.connect() as conn:
+        assert kept_rows(conn) == before  # every downgrade kept the data too
+        assert dangling_references(conn) == []
+    for revision in revisions_from(app, "0001_initial"):
+        upgrade(revision=revision)
+        with _db.engine.connect() as conn:
+            assert kept_rows(conn) == before, revision
+            assert dangling_references(conn) == [], revision
+    _db.session.remove()
+    sop = _db.session.scalar(select(Sop))
+    assert {(s.id, s.return_to_step_id) for s in sop.steps} == returns
+    assert (signing_step(sop).id, [r.code for r in initialling_roles(sop)]) == signing
+    assert auth.current_matrix(_db.session) == auth.DEFAULT_MATRIX
+
+
+FAILING_REVISION = '''
+"""a revision that fails half-way: new column, changed data, a table others refer to rebuilt
+
+Revision ID: 9999_fails
+Revises: {head}
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "9999_fails"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("sop_step", sa.Column("half_way", sa.Integer(), nullable=True))
+    op.execute("UPDATE role SET name = 'changed half-way'")
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    with op.batch_alter_table("sop_step", recreate="always" if sqlite else "auto") as batch_op:
+        batch_op.add_column(sa.Column("rebuilt", sa.Integer(), nullable=True))
+    op.execute("UPDATE sop_step SET half_way = 1, rebuilt = 1")
+    op.execute("SELECT no_such_column FROM sop_step")
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_a_failing_revision_leaves_the_database_as_it_was(app, tmp_path):
+    """Each revision runs in its own transaction, DDL included, on SQLite as on PostgreSQL."""
+    import shutil
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from iku_admin.seed import demo
+
+    demo(_db.session)
+    head = script_directory(app).get_current_head()
+    copy = tmp_path / "migrations"
+    shutil.copytree(app.extensions["migrate"].directory, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    (copy / "versions" / "9999_fails.py").write_text(FAILING_REVISION.format(head=head))
+    with _db.engine.connect() as conn:
+        before = kept_rows(conn)
+    columns = {c["name"] for c in inspect(_db.engine).get_columns("sop_step")}
+    tables = set(inspect(_db.engine).get_table_names())
+    _db.session.remove()
+    with pytest.raises(DBAPIError):
+        upgrade(directory=str(copy))
+    _db.session.remove()
+    with _db.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+        assert kept_rows(conn) == before
+        assert dangling_references(conn) == []
+    assert {c["name"] for c in inspect(_db.engine).get_columns("sop_step")} == columns
+    assert set(inspect(_db.engine).get_table_names()) == tables  # no table of the rebuild left

@@ -12,7 +12,7 @@ README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8"
 
 def test_permission_table_matches_the_code():
     table = README.split("<!-- permissions:start -->")[1].split("<!-- permissions:end -->")[0]
-    assert table.strip() == auth.matrix_markdown()
+    assert table.strip() == auth.matrix_markdown(auth.DEFAULT_MATRIX)
 
 
 def test_documented_commands_exist(app):

@@ -19,7 +19,7 @@ def step_form(step: SopStep, **changes) -> dict:
         "row_version": step.row_version, "sop": step.sop_id, "position": step.position,
         "activity": step.activity, "role": step.role_id, "input": step.input,
         "output": step.output, "time_value": step.time_value, "time_unit": step.time_unit,
-        "kind": step.kind, "return_to_position": step.return_to_position or "",
+        "kind": step.kind, "return_to": step.return_to_step_id or "",
         "requirement": step.requirement, "notes": step.notes,
     }  # fmt: skip
     return data | changes
@@ -75,9 +75,13 @@ def test_open_dossiers_finish_on_their_version_and_new_ones_take_the_active_one(
     v2 = workflow.new_sop_version(db.session, v1)
     assert (v2.number, v2.version, v2.status, v2.name) == (v1.number, 2, "draft", v1.name)
     copied = ["position", "activity", "role_id", "input", "output", "time_value", "time_unit",
-              "standard_minutes", "kind", "return_to_position", "requirement", "notes"]  # fmt: skip
+              "standard_minutes", "kind", "requirement", "signature", "notes"]  # fmt: skip
     assert [[getattr(s, c) for c in copied] for s in v2.steps] == [
         [getattr(s, c) for c in copied] for s in v1.steps
+    ]
+    # A return target is the copy of the original's target, in the new version.
+    assert [s.return_to and (s.return_to.sop_id, s.return_to.position) for s in v2.steps] == [
+        s.return_to and (v2.id, s.return_to.position) for s in v1.steps
     ]
     # The draft is free to edit through the screen: step 6 (paraf) goes to the head of agency.
     kadis = db.session.scalar(select(Role).where(Role.code == "kepala_dinas"))
@@ -145,9 +149,9 @@ def test_a_version_without_steps_cannot_be_activated(db, people):
 def test_a_version_with_a_review_returning_nowhere_cannot_be_activated(db, people):
     v1 = workflow.active_sop(db.session)
     v2 = workflow.new_sop_version(db.session, v1)
-    v2.steps[4].return_to_position = 12
+    v2.steps[4].return_to = v2.steps[6]  # a later step
     db.session.commit()
-    with pytest.raises(workflow.WorkflowError, match=r"Step 5 is a review .* step 12"):
+    with pytest.raises(workflow.WorkflowError, match=r"Step 5 \(Memeriksa .*\) is a review .* step 7"):
         workflow.activate_sop(db.session, v2)
     db.session.expire_all()
     assert (v1.status, v2.status) == ("active", "draft")

@@ -528,7 +528,7 @@ def test_bulk_refuses_an_unknown_action_or_an_empty_selection(db, people):
 
 def test_a_review_without_a_return_step_cannot_return(db, people):
     dossier = advance(make_dossier(), people, 5)
-    dossier.current_step.return_to_position = None
+    dossier.current_step.return_to = None
     db.session.commit()
     refused(db, dossier, workflow.return_for_revision, people["sekretaris"], "x",
             match="does not say where step 5 returns to")  # fmt: skip

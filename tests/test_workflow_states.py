@@ -255,7 +255,7 @@ class WorkflowMachine(RuleBasedStateMachine):
                 if outcome == "returned":
                     assert note.strip()
                     rounds += 1
-                    position = step.return_to_position
+                    position = step.return_to.position
                 else:
                     later = [p for p in self.by_position if p > position]
                     position = min(later) if later else None

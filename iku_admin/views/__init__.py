@@ -30,6 +30,7 @@ from .dossier import OUTCOME_LABELS, DossierView
 from .fields import IdConverter
 from .home import HomeView
 from .people import UserView
+from .permissions import PermissionView, RoleView
 from .sop import SopStepView, SopView
 
 
@@ -94,11 +95,6 @@ class TargetView(ContentView):
         return model.indicator.objective.dossier if model.indicator else None
 
 
-class RoleView(GuardedModelView):
-    column_list = ["code", "name"]
-    form_columns = ["code", "name"]
-    column_searchable_list = ["code", "name"]
-    column_labels = {"code": _l("Code"), "name": _l("Name")}
 
 
 def init_views(app: Flask) -> Admin:
@@ -133,6 +129,7 @@ def init_views(app: Flask) -> Admin:
         UserView(name=_l("Users"), endpoint="user", category=system),
         AgencyView(name=_l("Agency"), endpoint="agency", category=system),
         RoleView(Role, db, name=_l("Roles"), endpoint="role", category=system),
+        PermissionView(name=_l("Permissions"), endpoint="permission", category=system),
         AuditEntryView(name=_l("Audit log"), endpoint="audit_entry", category=system),
         LoginAttemptView(LoginAttempt, db, name=_l("Login attempts"), endpoint="login_attempt",
                          category=system),
@@ -140,8 +137,8 @@ def init_views(app: Flask) -> Admin:
         admin.add_view(view)
     for module in (dashboard, documents, iku_excel):
         module.register(admin)
-    assert {v.endpoint for v in admin._views} - {"admin"} <= set(auth.MATRIX), (
-        "screen without permissions"
+    assert {v.endpoint for v in admin._views} - {"admin"} == set(auth.SCREENS), (
+        "every screen, and only a screen, is in the permission matrix"
     )
     return admin
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import flash
+from flask import flash, request, url_for
 from flask_admin.actions import action
+from flask_admin.model.template import LinkRowAction
+from sqlalchemy import select
 from wtforms.validators import ValidationError
 
-from models import Sop
-from models.validation import TIME_UNITS
+from models import Sop, SopStep
+from models.validation import TIME_UNITS, parse_integer
 
 from .. import workflow
 from ..extensions import db
@@ -64,23 +66,38 @@ class SopView(GuardedModelView):
         return self.can_edit and super().is_action_allowed(name)
 
 
+def _insert_after(action, row_id, row) -> str:
+    """The new-step form, at the position after this step (see ``SopStepView``)."""
+    return url_for(".create_view", sop=row.sop_id, position=row.position + 1, url=request.url)
+
+
 class SopStepView(GuardedModelView):
+    """Steps of SOP versions. A new step at a position already taken goes in there: that step
+    and the later ones move one down (in the same save); return targets are steps, not
+    positions, so they follow. Each row offers "Insert a step after this one"."""
+
     allow_delete = True
     column_list = ["sop", "position", "activity", "role", "input", "output", "time_value",
-                   "time_unit", "standard_minutes", "kind", "return_to_position", "requirement",
-                   "notes"]  # fmt: skip
+                   "time_unit", "standard_minutes", "kind", "return_to", "requirement",
+                   "signature", "notes"]  # fmt: skip
     column_default_sort = [("sop_id", False), ("position", False)]
     column_filters = ["sop.number", "sop.version", "role.code", "kind"]
     form_columns = ["sop", "position", "activity", "action_label", "role", "input", "output",
-                    "time_value", "time_unit", "kind", "return_to_position", "requirement",
+                    "time_value", "time_unit", "kind", "return_to", "requirement", "signature",
                     "notes"]  # fmt: skip
     form_choices = {
         "time_unit": [(u, u) for u in TIME_UNITS],
         "kind": [("task", _l("Task")), ("review", _l("Review"))],
         "requirement": [("", _l("Nothing")), ("iku_content", _l("Complete IKU content")),
                         ("outgoing_letter", _l("Outgoing letter and distribution"))],
+        "signature": [("", _l("Neither")), ("sign", _l("Signs it")),
+                      ("initial", _l("Initials it (paraf)"))],
     }  # fmt: skip
     column_choices = form_choices
+    column_formatters = {
+        "return_to": lambda v, c, m, n: m.return_to.position if m.return_to else "",
+    }
+    column_formatters_export = column_formatters
     column_labels = {
         "sop": _l("SOP"), "sop.number": _l("SOP number"), "sop.version": _l("SOP version"),
         "position": _l("No"), "activity": _l("Activity"),
@@ -88,13 +105,51 @@ class SopStepView(GuardedModelView):
         "role.code": _l("Role"), "input": _l("Requirements (input)"), "output": _l("Output"),
         "time_value": _l("Standard time"), "time_unit": _l("Time unit"),
         "standard_minutes": _l("Working minutes"), "kind": _l("Kind"),
-        "return_to_position": _l("Returns to step"), "requirement": _l("Checked before finishing"),
-        "notes": _l("Notes"),
+        "return_to": _l("Returns to step"), "requirement": _l("Checked before finishing"),
+        "signature": _l("On the IKU document"), "notes": _l("Notes"),
     }  # fmt: skip
     column_descriptions = {
         "action_label": _l('The verb on the button that finishes this step, e.g. "Beri Paraf".'),
+        "position": _l("A number already taken inserts the step there: that step and the later "
+                       "ones move one down."),
+        "return_to": _l("Only for a review: the earlier step of the same SOP version that a "
+                        "returned draft goes back to."),
+        "signature": _l("Whoever did this step signs the IKU, or initials it in the paraf table."),
+    }  # fmt: skip
+    form_args = {
+        "time_value": {"validators": []},
+        "return_to": {"get_label": lambda step: f"{step.sop} – {step}", "blank_text": "–"},
     }
-    form_args = {"time_value": {"validators": []}}
+
+    def get_list_row_actions(self):
+        actions = super().get_list_row_actions()
+        if self.can_create:
+            actions.append(
+                LinkRowAction("fa fa-plus", _insert_after, title=_("Insert a step after this one"))
+            )
+        return actions
+
+    def _return_targets(self, form, sop_id: int | None, step_id: int | None = None):
+        """Offer as return targets the steps of the step's own SOP version."""
+        if sop_id is not None:
+            form.return_to.query_factory = lambda: db.session.scalars(
+                select(SopStep)
+                .where(SopStep.sop_id == sop_id, SopStep.id != step_id)
+                .order_by(SopStep.position)
+            ).all()
+        return form
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        sop = db.session.get(Sop, parse_integer(request.args.get("sop"), minimum=1) or 0)
+        if request.method == "GET" and sop is not None:
+            form.sop.data = sop
+            form.position.data = parse_integer(request.args.get("position"), minimum=1)
+        return self._return_targets(form, sop.id if sop else None)
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        return self._return_targets(form, obj.sop_id if obj else None, obj.id if obj else None)
 
     def _guard(self, model, sop_ids) -> None:
         try:
@@ -104,14 +159,29 @@ class SopStepView(GuardedModelView):
             raise ValidationError(str(error)) from error
 
     def on_model_change(self, form, model, is_created):
-        history = db.inspect(model).attrs.sop_id.history
-        self._guard(
-            model, {model.sop_id or (model.sop and model.sop.id), *history.deleted} - {None}
-        )
-        if model.time_value is None or model.time_value <= 0:
-            raise ValidationError(_("The standard time must be greater than zero."))
-        if model.kind == "review" and not model.return_to_position:
-            raise ValidationError(_("A review step needs the step it returns to."))
+        with db.session.no_autoflush:  # the new step is not written before there is room
+            history = db.inspect(model).attrs.sop_id.history
+            sop_id = model.sop.id if model.sop else model.sop_id
+            self._guard(model, {sop_id, *history.deleted} - {None})
+            if model.time_value is None or model.time_value <= 0:
+                raise ValidationError(_("The standard time must be greater than zero."))
+            back = model.return_to
+            if model.kind == "review" and back is None:
+                raise ValidationError(_("A review step needs the step it returns to."))
+            if model.kind != "review" and back is not None:
+                raise ValidationError(_("Only a review step returns to an earlier step."))
+            if back is not None and (back.sop_id != sop_id or back.position >= model.position):
+                raise ValidationError(
+                    _("A review returns to an earlier step of its own SOP version.")
+                )
+            if is_created and sop_id is not None:
+                taken = db.session.scalar(
+                    select(SopStep.id).where(
+                        SopStep.sop_id == sop_id, SopStep.position == model.position
+                    )
+                )
+                if taken is not None:
+                    workflow.make_room(db.session, sop_id, model.position)
 
     def on_model_delete(self, model):
         self._guard(model, {model.sop_id})

@@ -1,10 +1,11 @@
 """the weekly office hours, per weekday, edited in the panel instead of in code
 
 Filled with the hours the working calendar used until now: Monday to Thursday 07:30–16:00
-with a break 12:00–13:00, Friday 07:30–16:30 with a break 11:30–13:00, weekend off.
+with a break 12:00–13:00, Friday 07:30–16:30 with a break 11:30–13:00, weekend off. Each role
+may do on the new screen what it may do on the working calendar's.
 
 Revision ID: 0009_office_hours
-Revises: 0007_step_action_label
+Revises: 0008b_step_identity
 Create Date: 2026-11-29 19:30:00
 
 """
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0009_office_hours"
-down_revision = "0007_step_action_label"
+down_revision = "0008b_step_identity"
 branch_labels = None
 depends_on = None
 
@@ -52,7 +53,19 @@ def upgrade():
                      "finish": finish, "break_start": break_start, "break_end": break_end,
                      "row_version": 1})  # fmt: skip
     op.bulk_insert(office_day, rows)
+    permission = sa.table("permission", sa.column("role_id"), sa.column("screen"),
+                          sa.column("level"))  # fmt: skip
+    op.execute(
+        permission.insert().from_select(
+            ["role_id", "screen", "level"],
+            sa.select(permission.c.role_id, sa.literal("office_day"), permission.c.level).where(
+                permission.c.screen == "calendar_day"
+            ),
+        )
+    )
 
 
 def downgrade():
+    permission = sa.table("permission", sa.column("screen"))
+    op.execute(permission.delete().where(permission.c.screen == "office_day"))
     op.drop_table("office_day")

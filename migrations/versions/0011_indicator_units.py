@@ -1,7 +1,8 @@
 """indicator units (Satuan) as a list kept in the panel, not in code
 
 Filled with the units the code offered until now and any other unit already used by an
-indicator, so every existing indicator keeps a unit of the list.
+indicator, so every existing indicator keeps a unit of the list. The admin and Tim SAKIP keep
+the list; the other roles read it.
 
 Revision ID: 0011_indicator_units
 Revises: 0010_record_names
@@ -22,6 +23,10 @@ UNITS = ["Persen", "Indeks", "Nilai", "Rupiah", "Miliar Rupiah", "Juta Rupiah", 
          "Dokumen", "Izin", "Investor", "Hari", "Jam", "Predikat", "Orang", "Unit"]  # fmt: skip
 
 
+GRANTS = {"kepala_dinas": "read", "sekretaris": "read", "perencana": "read",
+          "tim_sakip": "write", "staf": "read", "admin": "write"}  # fmt: skip
+
+
 def upgrade():
     unit = op.create_table(
         "indicator_unit",
@@ -37,7 +42,21 @@ def upgrade():
     )
     names = UNITS + sorted(set(used) - set(UNITS))
     op.bulk_insert(unit, [{"name": name, "row_version": 1} for name in names])
+    role = sa.table("role", sa.column("id", sa.Integer), sa.column("code", sa.String))
+    permission = sa.table("permission", sa.column("role_id"), sa.column("screen"),
+                          sa.column("level"))  # fmt: skip
+    for code, level in GRANTS.items():
+        op.execute(
+            permission.insert().from_select(
+                ["role_id", "screen", "level"],
+                sa.select(role.c.id, sa.literal("indicator_unit"), sa.literal(level)).where(
+                    role.c.code == code
+                ),
+            )
+        )
 
 
 def downgrade():
+    permission = sa.table("permission", sa.column("screen"))
+    op.execute(permission.delete().where(permission.c.screen == "indicator_unit"))
     op.drop_table("indicator_unit")
