@@ -156,7 +156,7 @@ class IkuDocument:
     signer_name: str
     signer_rank: str
     signer_nip: str
-    initials: list[Role]
+    initials: list[str]  # the paraf table's role names
 
     @property
     def period(self) -> str:
@@ -173,6 +173,20 @@ def _objectives(dossier: Dossier) -> list[StrategicObjective]:
             .order_by(StrategicObjective.order, StrategicObjective.id)
         )
     )
+
+
+def _initials(dossier: Dossier) -> list[str]:
+    """The paraf table's role names: as recorded when this dossier's steps marked "initial"
+    were done, else as the roles are named now (the document printed before)."""
+    steps = [step.id for step in dossier.sop.steps if step.signature == "initial"]
+    recorded = dict(
+        object_session(dossier).execute(
+            select(StepRecord.role_id, StepRecord.role_name)
+            .where(StepRecord.dossier_id == dossier.id, StepRecord.step_id.in_(steps))
+            .order_by(StepRecord.id)
+        ).all()
+    )
+    return [recorded.get(role.id) or role.name for role in initialling_roles(dossier.sop)]
 
 
 def _signing_record(dossier: Dossier) -> StepRecord | None:
@@ -227,7 +241,7 @@ def iku_document(dossier: Dossier) -> IkuDocument:
         signer_name=record.actor_name if record else sop.ratified_by_name,
         signer_rank=record.actor_rank if record else sop.ratified_by_rank,
         signer_nip=format_nip(record.actor_nip if record else sop.ratified_by_nip),
-        initials=initialling_roles(sop),
+        initials=_initials(dossier),
     )
 
 

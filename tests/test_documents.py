@@ -281,6 +281,20 @@ def test_a_signed_iku_keeps_the_names_of_when_it_was_signed(client, people, db):
     assert format_nip("198001012005011002") not in html
 
 
+def test_a_signed_iku_keeps_the_paraf_table_of_when_it_was_initialled(client, people, db):
+    dossier = fill_iku(make_dossier())
+    finish_steps(dossier, people, upto=9)
+    role = people["perencana"].roles[0]
+    before, role.name = role.name, "Analis Kebijakan"
+    db.session.commit()
+    login(client, "staf")
+    html = client.get(f"/admin/documents/iku/{dossier.id}/").text
+    assert before in html and "Analis Kebijakan" not in html
+    waiting = fill_iku(make_dossier("IKU belum diparaf"))
+    html = client.get(f"/admin/documents/iku/{waiting.id}/").text
+    assert "Analis Kebijakan" in html  # not initialled yet: the role as named now
+
+
 def test_iku_pdf_is_landscape_and_numbered(client, people):
     dossier = fill_iku(make_dossier(), indicators=40)
     login(client, "perencana")
