@@ -22,6 +22,7 @@ from .. import mutu, workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
+from .iku_editor import IkuEditorMixin
 
 ACTION_LABELS = {
     "complete": _l("Complete step"),
@@ -50,7 +51,7 @@ def _step_label(view, context, model, name):
     return f"{step.position}. {step.activity}"
 
 
-class DossierView(GuardedModelView):
+class DossierView(IkuEditorMixin, GuardedModelView):
     details_template = "dossier/details.html"
     allow_delete = False  # a dossier's history is permanent
     version_field = "version"
@@ -150,7 +151,8 @@ class DossierView(GuardedModelView):
     def details_view(self):
         return self._details_page(self.get_one(request.args.get("id")))
 
-    def _details_page(self, dossier: Dossier, status: int = 200):
+    def _details_page(self, dossier: Dossier, status: int = 200, grid=None, errors=None):
+        """The page; ``grid`` and ``errors``: the IKU editor's input to show again."""
         history = db.session.scalars(
             db.select(StepRecord).where(StepRecord.dossier_id == dossier.id)
             .order_by(StepRecord.id)
@@ -174,6 +176,7 @@ class DossierView(GuardedModelView):
             details_columns=self._details_columns,
             get_value=self.get_detail_value,
             return_url=self.get_url(".index_view"),
+            **self.iku_editor(dossier, objectives, grid, errors),
         )
         return page, status
 
