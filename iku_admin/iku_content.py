@@ -193,8 +193,9 @@ class _Clean:
 
 
 def _text(model, name: str, value: str, required: bool) -> tuple[str, str | None]:
-    """A text field, stripped, and its problem, if any."""
-    text = value.strip()
+    """A text field, stripped, and its problem, if any. A browser posts a text area's line
+    breaks as CRLF: stored as LF (what the page shows), a page saved unchanged stays as it is."""
+    text = value.replace("\r\n", "\n").strip()
     if required and not text:
         return text, _("This field is required.")
     if name not in MULTI_LINE and single_line_error(text):

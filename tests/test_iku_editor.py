@@ -426,3 +426,18 @@ def test_staf_edits_the_iku_at_step_4(app, db, client, people):
     key = f"o{dossier.objectives[0].id}-name"
     save(client, dossier, [[n, "Sasaran diketik ulang" if n == key else v] for n, v in fields])
     assert stored(db, dossier.id)[0][0] == "Sasaran diketik ulang"
+
+
+def test_a_definitions_line_breaks_are_stored_as_the_page_shows_them(app, db, client, at_step_3):
+    login(client, "timsakip")
+    typed = [*header(open_editor(client, at_step_3)), ["row", "onew1"], ["onew1-name", "Sasaran"]]
+    typed += [[n, "Baris satu\r\nbaris dua" if n == "inew2-definition" else v]
+              for n, v in indicator_fields("inew2", "Indikator")]  # fmt: skip
+    save(client, at_step_3, typed)
+    assert db.session.scalar(select(Indicator.definition)) == "Baris satu\nbaris dua"
+    # The page saved again as a browser posts it (CRLF) changes nothing.
+    fields = open_editor(client, at_step_3)
+    version = db.session.get(Dossier, at_step_3.id).version
+    save(client, at_step_3, [[n, v.replace("\n", "\r\n")] for n, v in fields])
+    db.session.expire_all()
+    assert db.session.get(Dossier, at_step_3.id).version == version
