@@ -46,9 +46,9 @@ class IkuEditorMixin:
     def iku_view(self):
         """Save the whole grid: 303 back to the page, or the page again with the input kept
         and the reason (409 locked or changed meanwhile, 422 invalid values)."""
-        dossier = self.get_one(request.args.get("id"))
         if not auth.can_write_content(current_user):
             abort(403)
+        dossier = self.get_one(request.args.get("id"))
         version = parse_integer(request.form.get("version"), minimum=0)
         try:
             if version is None:
