@@ -236,3 +236,30 @@ def test_on_a_phone_the_grid_scrolls_in_its_box_not_the_page(app, db, people, op
       return [shown, without];
     }""")
     assert widths[0] == widths[1]
+
+
+def test_a_save_after_someone_elses_keeps_what_was_typed(app, db, people, open_as):
+    dossier = at_step_3(people)
+    indicator = Indicator(name="Nilai investasi", order=1)
+    dossier.objectives.append(StrategicObjective(name="Sasaran", order=1, indicators=[indicator]))
+    db.session.commit()
+    timsakip, staf = open_as("timsakip"), open_as("staf")
+    for person in (timsakip, staf):
+        person.goto(f"/admin/dossier/details/?id={dossier.id}")
+    staf.page.fill(f"#i{indicator.id}-baseline", "850")
+    with staf.page.expect_navigation():
+        staf.page.click(SAVE)
+    timsakip.page.fill(f"#i{indicator.id}-t2026", "88,5")
+    with timsakip.page.expect_navigation() as navigation:
+        timsakip.page.click(SAVE)
+    assert navigation.value.status == 409
+    assert timsakip.page.input_value(f"#i{indicator.id}-t2026") == "88,5"  # kept
+    assert timsakip.page.locator("div.alert-danger").count() == 1
+    db.session.expire_all()
+    assert db.session.get(Indicator, indicator.id).targets == []
+    # Saved again, deliberately: the page now carries the current version.
+    with timsakip.page.expect_navigation() as navigation:
+        timsakip.page.click(SAVE)
+    assert navigation.value.status == 200  # after the redirect
+    db.session.expire_all()
+    assert [t.target for t in db.session.get(Indicator, indicator.id).targets] == [Decimal("88.5")]
