@@ -142,6 +142,16 @@ def can_write(user, screen: str) -> bool:
     return level(user, screen) == WRITE
 
 
+# The screens of the IKU content (objectives, indicators, targets).
+CONTENT_SCREENS = ("objective", "indicator", "target")
+
+
+def can_write_content(user) -> bool:
+    """Whether the user may write IKU content, on its own screens or in the dossier page's
+    editor: write access to all of its screens."""
+    return all(can_write(user, screen) for screen in CONTENT_SCREENS)
+
+
 def holds_role(user, role_code: str) -> bool:
     """Whether the user holds a role (used by the workflow for SOP steps)."""
     return bool(user is not None and user.is_authenticated and role_code in user.role_codes)

@@ -180,11 +180,13 @@ def _initials(dossier: Dossier) -> list[str]:
     were done, else as the roles are named now (the document printed before)."""
     steps = [step.id for step in dossier.sop.steps if step.signature == "initial"]
     recorded = dict(
-        object_session(dossier).execute(
+        object_session(dossier)
+        .execute(
             select(StepRecord.role_id, StepRecord.role_name)
             .where(StepRecord.dossier_id == dossier.id, StepRecord.step_id.in_(steps))
             .order_by(StepRecord.id)
-        ).all()
+        )
+        .all()
     )
     return [recorded.get(role.id) or role.name for role in initialling_roles(dossier.sop)]
 

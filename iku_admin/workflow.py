@@ -116,6 +116,36 @@ def ensure_dossier_editable(dossier: Dossier) -> None:
         )
 
 
+# What the IKU check (requirement "iku_content") wants of every indicator besides targets.
+INDICATOR_REQUIRED = {
+    "definition": _l("definition/formula"),
+    "unit": _l("unit"),
+    "data_source": _l("data source"),
+    "responsible": _l("responsible official"),
+}
+
+
+def indicator_gaps(indicator, years: list[int]) -> dict[str, str]:
+    """What one indicator lacks for the IKU check: field name (``targets`` for the yearly
+    targets) -> what to tell the user. Read by the check and by the IKU editor alike."""
+    gaps = {name: str(label) for name, label in INDICATOR_REQUIRED.items()
+            if not getattr(indicator, name)}  # fmt: skip
+    absent = sorted(set(years) - {t.year for t in indicator.targets if t.target is not None})
+    if absent:
+        gaps["targets"] = _("targets for %(years)s", years=", ".join(map(str, absent)))
+    return gaps
+
+
+def iku_step(dossier: Dossier) -> SopStep | None:
+    """The step, now or next, whose completeness check is the IKU content (step 3 of the
+    seeded SOP), or None when no step ahead checks it."""
+    if dossier.status == "done" or dossier.current_step is None:
+        return None
+    here = dossier.current_step.position
+    ahead = [s for s in dossier.sop.steps if s.requirement == "iku_content" and s.position >= here]
+    return min(ahead, key=lambda s: s.position, default=None)
+
+
 def missing_inputs(dossier: Dossier, step: SopStep) -> list[str]:
     """What the step still needs before it can be finished (Kelengkapan), as messages."""
     missing: list[str] = []
@@ -123,20 +153,10 @@ def missing_inputs(dossier: Dossier, step: SopStep) -> list[str]:
         indicators = [i for o in dossier.objectives for i in o.indicators]
         if not indicators:
             missing.append(_("at least one indicator"))
-        years = set(dossier.years)
-        labels = {
-            "definition": _("definition/formula"),
-            "unit": _("unit"),
-            "data_source": _("data source"),
-            "responsible": _("responsible official"),
-        }
         for indicator in indicators:
-            lacking = [label for name, label in labels.items() if not getattr(indicator, name)]
-            absent = sorted(years - {t.year for t in indicator.targets if t.target is not None})
-            if absent:
-                lacking.append(_("targets for %(years)s", years=", ".join(map(str, absent))))
+            lacking = indicator_gaps(indicator, dossier.years)
             if lacking:
-                missing.append(f"{indicator.name}: {', '.join(lacking)}")
+                missing.append(f"{indicator.name}: {', '.join(lacking.values())}")
     else:
         for name in STEP_FIELDS.get(step.requirement, ()):
             if not (getattr(dossier, name) or "").strip():

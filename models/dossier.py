@@ -181,7 +181,7 @@ class StrategicObjective(Base):
     )
 
     def __str__(self) -> str:
-        return self.name
+        return labelled(self.dossier, self.name)
 
 
 class Indicator(Base):
@@ -209,7 +209,7 @@ class Indicator(Base):
     )
 
     def __str__(self) -> str:
-        return self.name
+        return labelled(self.objective and self.objective.dossier, self.name)
 
 
 class IndicatorUnit(Base):
@@ -257,7 +257,19 @@ class IndicatorTarget(Base):
     indicator: Mapped[Indicator] = relationship(back_populates="targets")
 
     def __str__(self) -> str:
-        return f"{self.year}: {self.target}"
+        return f"{self.indicator or ''} · {self.year}: {self.target}".removeprefix(" · ")
+
+
+def dossier_label(dossier: Dossier) -> str:
+    """A dossier as the content screens name it: "#4 · IKU Sekretariat 2026–2030" (titles
+    repeat from period to period and between fields; the number does not)."""
+    return f"#{dossier.id} · {dossier.title}" if dossier.id else dossier.title
+
+
+def labelled(dossier: Dossier | None, name: str) -> str:
+    """A content row's label, naming its dossier, so that rows of different dossiers with
+    the same name tell apart in lists and selects."""
+    return f"{dossier_label(dossier)} · {name}" if dossier is not None else name
 
 
 def target_year_error(dossier: Dossier | None, year: int | None) -> str | None:

@@ -209,7 +209,7 @@ def test_xlsx_dossier_values(client, typed):
 def test_xlsx_negative_and_decimal_targets_are_numbers(client, typed):
     login(client, "kadis")
     sheet = xlsx_sheet(client.get("/admin/target/export/xlsx/"))
-    targets = [row[2] for row in sheet.iter_rows(min_row=2)]
+    targets = [row[3] for row in sheet.iter_rows(min_row=2)]  # after dossier, indicator, year
     assert {(c.value, c.data_type) for c in targets} == {(-1, "n"), (12.5, "n")}
 
 
@@ -224,7 +224,7 @@ def test_csv_opens_in_an_indonesian_spreadsheet(client, typed):
     assert mine["Judul"] == "Rencana – Strategis"
     assert (mine["Nomor surat"], mine["Tanggal surat"]) == ("050/001", "2026-01-05")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", mine["Tanggal registrasi"])
-    targets = {row[2] for row in csv_rows(client.get("/admin/target/export/csv/"))[1:]}
+    targets = {row[3] for row in csv_rows(client.get("/admin/target/export/csv/"))[1:]}
     assert targets == {"-1,00", "12,50"}  # numbers with the decimal comma, not neutralised
 
 
@@ -235,8 +235,8 @@ def test_csv_for_an_english_user_uses_commas(client, people, typed, db):
     response = client.get("/admin/target/export/csv/")
     assert response.data.startswith(codecs.BOM_UTF8)
     header, *rows = csv_rows(response, delimiter=",")
-    assert header == ["Indicator", "Year", "Target"]
-    assert {row[2] for row in rows} == {"-1.00", "12.50"}
+    assert header == ["Dossier", "Indicator", "Year", "Target"]
+    assert {row[3] for row in rows} == {"-1.00", "12.50"}
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ READER_POSTS = {
     "dossier.action_view",
     "auth.logout",
     "dashboard.evaluation_view",  # renders a printout from the posted form, stores nothing
+    "dossier.iku_view",  # the IKU editor: authorised by write access to the content screens
 }
 ARGUMENTS = {"export_type": "csv", "filename": "x.css", "code": "id"}
 

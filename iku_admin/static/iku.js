@@ -87,3 +87,16 @@ if (window.jQuery && jQuery.fn.tooltip) {
     });
   }).observe(filters, { childList: true, subtree: true });
 })();
+
+// An inline form list's "Add" button (templates/admin/model/inline_list_base.html) carries
+// data-inline-add rather than Flask-Admin's inline onclick, which the Content-Security-Policy
+// blocks: add the new inline form (a yearly target of an indicator, say) with Flask-Admin's own
+// script.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-inline-add]");
+  if (!button || typeof faForm === "undefined") {
+    return;
+  }
+  event.preventDefault();
+  faForm.addInlineField(button, button.getAttribute("data-inline-add"));
+});

@@ -8,13 +8,11 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from models import (
-    IndicatorTarget,
     LoginAttempt,
     Role,
     Sop,
     SopStep,
     StepRecord,
-    StrategicObjective,
 )
 
 from .. import auth
@@ -25,7 +23,7 @@ from .agency import AgencyView
 from .audit import AuditEntryView
 from .base import GuardedModelView
 from .calendar import CalendarDayView, OfficeDayView
-from .content import ContentView, IndicatorUnitView, IndicatorView
+from .content import IndicatorUnitView, IndicatorView, ObjectiveView, TargetView
 from .dossier import OUTCOME_LABELS, DossierView
 from .fields import IdConverter
 from .home import HomeView
@@ -70,33 +68,6 @@ class LoginAttemptView(ReadOnlyView):
     }  # fmt: skip
 
 
-class ObjectiveView(ContentView):
-    column_list = ["dossier", "order", "name"]
-    column_filters = ["dossier.title"]
-    column_searchable_list = ["name"]
-    form_columns = ["dossier", "order", "name"]
-    column_labels = {
-        "dossier": _l("Dossier"), "dossier.title": _l("Dossier"), "order": _l("Order"),
-        "name": _l("Strategic objective"),
-    }  # fmt: skip
-
-
-class TargetView(ContentView):
-    column_list = ["indicator", "year", "target"]
-    column_filters = ["year", "indicator.name"]
-    form_columns = ["indicator", "year", "target"]
-    column_labels = {
-        "indicator": _l("Indicator"), "indicator.name": _l("Indicator"), "year": _l("Year"),
-        "target": _l("Target"),
-    }  # fmt: skip
-
-    @staticmethod
-    def dossier_of(model):
-        return model.indicator.objective.dossier if model.indicator else None
-
-
-
-
 def init_views(app: Flask) -> Admin:
     """Register the login pages and build the admin with every screen."""
     from . import account
@@ -116,11 +87,9 @@ def init_views(app: Flask) -> Admin:
         DossierView(name=_l("Dossiers"), endpoint="dossier", category=work),
         StepRecordView(StepRecord, db, name=_l("Step history"), endpoint="step_record",
                        category=work),
-        ObjectiveView(StrategicObjective, db, name=_l("Strategic objectives"),
-                      endpoint="objective", category=iku),
+        ObjectiveView(name=_l("Strategic objectives"), endpoint="objective", category=iku),
         IndicatorView(name=_l("Indicators"), endpoint="indicator", category=iku),
-        TargetView(IndicatorTarget, db, name=_l("Yearly targets"), endpoint="target",
-                   category=iku),
+        TargetView(name=_l("Yearly targets"), endpoint="target", category=iku),
         IndicatorUnitView(name=_l("Indicator units"), endpoint="indicator_unit", category=iku),
         SopView(Sop, db, name=_l("SOP versions"), endpoint="sop", category=sop),
         SopStepView(SopStep, db, name=_l("SOP steps"), endpoint="sop_step", category=sop),

@@ -22,6 +22,7 @@ from .. import mutu, workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
+from .iku_editor import IkuEditorMixin
 
 # The generic button labels; a task step's own verb (SopStep.action_label) replaces the
 # "complete" one, a review keeps "approve" and "return".
@@ -64,7 +65,7 @@ def _step_label(view, context, model, name):
     return f"{step.position}. {step.activity}"
 
 
-class DossierView(GuardedModelView):
+class DossierView(IkuEditorMixin, GuardedModelView):
     details_template = "dossier/details.html"
     allow_delete = False  # a dossier's history is permanent
     version_field = "version"
@@ -172,7 +173,16 @@ class DossierView(GuardedModelView):
     def details_view(self):
         return self._details_page(self.get_one(request.args.get("id")))
 
-    def _details_page(self, dossier: Dossier, status: int = 200, typed: dict | None = None):
+    def _details_page(
+        self,
+        dossier: Dossier,
+        status: int = 200,
+        typed: dict | None = None,
+        grid=None,
+        errors=None,
+    ):
+        """The page; ``typed``: the step's fields as typed; ``grid`` and ``errors``: the IKU
+        editor's input to show again."""
         history = db.session.scalars(
             db.select(StepRecord).where(StepRecord.dossier_id == dossier.id)
             .order_by(StepRecord.id)
@@ -207,6 +217,7 @@ class DossierView(GuardedModelView):
             details_columns=self._details_columns,
             get_value=self.get_detail_value,
             return_url=self.get_url(".index_view"),
+            **self.iku_editor(dossier, objectives, grid, errors),
         )
         return page, status
 
