@@ -151,9 +151,8 @@ def test_a_version_with_a_review_returning_nowhere_cannot_be_activated(db, peopl
     v2 = workflow.new_sop_version(db.session, v1)
     v2.steps[4].return_to = v2.steps[6]  # a later step
     db.session.commit()
-    with pytest.raises(
-        workflow.WorkflowError, match=r"Step 5 \(Memeriksa .*\) is a review .* step 7"
-    ):
+    review = r"Step 5 \(Memeriksa .*\) is a review .* step 7"
+    with pytest.raises(workflow.WorkflowError, match=review):
         workflow.activate_sop(db.session, v2)
     db.session.expire_all()
     assert (v1.status, v2.status) == ("active", "draft")

@@ -68,7 +68,9 @@ class SopView(GuardedModelView):
 
 def _insert_after(action, row_id, row) -> str:
     """The new-step form, at the position after this step (see ``SopStepView``)."""
-    return url_for(".create_view", sop=row.sop_id, position=row.position + 1, url=request.url)
+    return url_for(
+        ".create_view", sop=row.sop_id, position=row.position + 1, url=request.full_path.rstrip("?")
+    )
 
 
 class SopStepView(GuardedModelView):
