@@ -79,6 +79,7 @@ class LoginAttemptView(ReadOnlyView):
 
 
 class ObjectiveView(ContentView):
+    selection_text = _l("Select strategic objective #%(id)s")
     column_list = ["dossier", "order", "name"]
     column_filters = ["dossier.title"]
     column_searchable_list = ["name"]
@@ -90,6 +91,7 @@ class ObjectiveView(ContentView):
 
 
 class TargetView(ContentView):
+    selection_text = _l("Select yearly target #%(id)s")
     column_list = ["indicator", "year", "target"]
     column_filters = ["year", "indicator.name"]
     form_columns = ["indicator", "year", "target"]
@@ -104,6 +106,7 @@ class TargetView(ContentView):
 
 
 class RoleView(GuardedModelView):
+    selection_text = _l("Select role #%(id)s")
     column_list = ["code", "name"]
     form_columns = ["code", "name"]
     column_searchable_list = ["code", "name"]
@@ -111,6 +114,7 @@ class RoleView(GuardedModelView):
 
 
 class CalendarDayView(GuardedModelView):
+    selection_text = _l("Select calendar day #%(id)s")
     column_list = ["day", "kind", "description"]
     form_columns = ["day", "kind", "description"]
     column_default_sort = ("day", True)

@@ -46,6 +46,7 @@ class TargetInline(InlineFormAdmin):
 
 
 class IndicatorView(ContentView):
+    selection_text = _l("Select indicator #%(id)s")
     column_list = ["objective", "order", "name", "unit", "polarity", "baseline",
                    "data_source", "responsible"]  # fmt: skip
     column_details_list = [*column_list[:3], "definition", *column_list[3:], "targets"]

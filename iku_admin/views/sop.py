@@ -16,6 +16,7 @@ from .base import GuardedModelView
 
 
 class SopView(GuardedModelView):
+    selection_text = _l("Select SOP version #%(id)s")
     allow_delete = False
     column_list = ["number", "name", "version", "status", "ratified_on", "ratified_by_name"]
     column_filters = ["number", "status"]
@@ -65,6 +66,7 @@ class SopView(GuardedModelView):
 
 
 class SopStepView(GuardedModelView):
+    selection_text = _l("Select SOP step #%(id)s")
     allow_delete = True
     column_list = ["sop", "position", "activity", "role", "input", "output", "time_value",
                    "time_unit", "standard_minutes", "kind", "return_to_position", "requirement",
