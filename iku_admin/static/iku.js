@@ -20,6 +20,17 @@ document.addEventListener("click", function (event) {
   modelActions.execute(item.getAttribute("data-action"));
 });
 
+// The "Add ..." button of an inline form list (templates/admin/model/inline_list_base.html)
+// carries data-inline-add rather than Flask-Admin's inline onclick: add the form as it would.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-inline-add]");
+  if (!button || typeof faForm === "undefined") {
+    return;
+  }
+  event.preventDefault();
+  faForm.addInlineField(button, button.getAttribute("data-inline-add"));
+});
+
 // A list's filter scripts and styles wait in an inert <template id="filter-assets">
 // (templates/admin/iku_list.html) until the filter menu is first opened: then they are added to
 // the page, in order. A filter chosen before they have run is added once they have.
@@ -87,3 +98,4 @@ if (window.jQuery && jQuery.fn.tooltip) {
     });
   }).observe(filters, { childList: true, subtree: true });
 })();
+
