@@ -99,3 +99,30 @@ if (window.jQuery && jQuery.fn.tooltip) {
   }).observe(filters, { childList: true, subtree: true });
 })();
 
+// Flask-Admin's date pickers (a list's date filters) draw their calendars with moment.js, which
+// Flask-Admin ships without its Indonesian locale: on an Indonesian page, give moment the
+// Indonesian month and day names as soon as it has loaded, before any picker is made.
+(function () {
+  if (document.documentElement.lang !== "id") {
+    return;
+  }
+  function indonesian() {
+    if (!window.moment || moment.locale() === "id") {
+      return;
+    }
+    moment.defineLocale("id", {
+      months: "Januari_Februari_Maret_April_Mei_Juni_Juli_Agustus_September_Oktober_November_Desember".split("_"),
+      monthsShort: "Jan_Feb_Mar_Apr_Mei_Jun_Jul_Agt_Sep_Okt_Nov_Des".split("_"),
+      weekdays: "Minggu_Senin_Selasa_Rabu_Kamis_Jumat_Sabtu".split("_"),
+      weekdaysShort: "Min_Sen_Sel_Rab_Kam_Jum_Sab".split("_"),
+      weekdaysMin: "Mg_Sn_Sl_Rb_Km_Jm_Sb".split("_"),
+      week: { dow: 0, doy: 6 },
+    });
+  }
+  indonesian();
+  document.addEventListener("load", function (event) {
+    if (event.target.tagName === "SCRIPT") {
+      indonesian();
+    }
+  }, true);
+})();
