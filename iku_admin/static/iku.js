@@ -126,3 +126,28 @@ if (window.jQuery && jQuery.fn.tooltip) {
     }
   }, true);
 })();
+
+// Select2's "×" on a chosen item is no keyboard stop (Backspace removes the item): hidden from
+// screen readers, which read the item itself, rather than offered as a link without a name.
+new MutationObserver(function () {
+  document.querySelectorAll(".select2-search-choice-close:not([aria-hidden])").forEach(function (x) {
+    x.setAttribute("aria-hidden", "true");
+  });
+}).observe(document.body, { childList: true, subtree: true });
+
+// A table or chart that scrolls in its own box (on a phone) is a keyboard stop when nothing in
+// it is, so that it can be scrolled without a mouse.
+(function () {
+  function scrollers() {
+    document.querySelectorAll("main table.table, div.sop-chart").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth;
+      if (scrolls && !box.querySelector("a[href], button, input, select, textarea")) {
+        box.setAttribute("tabindex", "0");
+      } else if (!scrolls) {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+  scrollers();
+  window.addEventListener("resize", scrollers);
+})();

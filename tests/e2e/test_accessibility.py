@@ -59,11 +59,13 @@ PAGES = {
     "login": (None, "/login"),
     "my-tasks": ("sekretaris", "/admin/"),
     "dossier-list": ("sekretaris", "/admin/dossier/"),
+    "dossier-search": ("staf", "/admin/dossier/?search=IKU"),
     "dossier": ("timsakip", "/admin/dossier/details/?id={drafting}"),
     "dossier-form": ("staf", "/admin/dossier/new/"),
     "indicator-form": ("timsakip", "/admin/indicator/new/"),
     "dashboard": ("kadis", "/admin/dashboard/"),
     "evaluation": ("sekretaris", "/admin/dashboard/evaluation/"),
+    "user-list": ("admin", "/admin/user/"),
     "user-form": ("admin", "/admin/user/new/"),
     "sop-step-form": ("admin", "/admin/sop_step/new/"),
     "calendar-form": ("admin", "/admin/calendar_day/new/"),
@@ -123,6 +125,8 @@ def test_the_page_fits_a_phone_and_its_wide_tables_scroll_in_their_box(scene, op
     wide = [w for w in widths if w[0] > w[1]]
     assert wide  # the tables are wider than a phone: they scroll, inside their own box
     assert all(overflow == "auto" for _s, _c, overflow in wide)
+    found = violations(page)  # each scrolling box also a keyboard stop, among others
+    assert not found, report(found)
     page.set_viewport_size(VIEWPORT)
 
 
