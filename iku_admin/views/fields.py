@@ -37,8 +37,8 @@ in_date_range = rule(date_error)
 
 
 class DateField(fields.DateField):
-    """A date in the browser's own date picker (``<input type="date">``, which speaks the
-    page's language), or typed as dd/mm/yyyy where there is none. Anything else, or a day
+    """A date in the browser's own date picker (``<input type="date">``, laid out in the
+    browser's language), or typed as dd/mm/yyyy where there is none. Anything else, or a day
     that does not exist, gets a message naming the format, never another date."""
 
     widget = widgets.DateInput()
