@@ -52,6 +52,29 @@ def date_error(value: date | None) -> str | None:
     return None
 
 
+# How people write a date: the ISO form a date input sends (2026-12-31), or the Indonesian
+# day/month/year (31/12/2026) where there is no date picker. ASCII digits only: the int of
+# other scripts' digits would give a date other than the one shown.
+DATE_FORMS = (
+    re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"),
+    re.compile(r"(?P<day>[0-9]{1,2})/(?P<month>[0-9]{1,2})/(?P<year>[0-9]{4})"),
+)
+DATE_FORMAT_MESSAGE = N_("Enter the date as dd/mm/yyyy, for example 31/12/2026.")
+
+
+def parse_date(text: str | None) -> date | None:
+    """``text`` as a date in one of ``DATE_FORMS``; None when it is none, or no such day."""
+    text = (text or "").strip()
+    for form in DATE_FORMS:
+        match = form.fullmatch(text)
+        if match:
+            try:
+                return date(*(int(match[part]) for part in ("year", "month", "day")))
+            except ValueError:  # 2026-13-01, 32/01/2026, 29/02/2027
+                return None
+    return None
+
+
 def single_line_error(text: str | None) -> str | None:
     """A single-line text (a number, a title, a name) holds no line break nor other control
     character."""

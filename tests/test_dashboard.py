@@ -303,7 +303,7 @@ def test_edited_form_downloads_as_pdf(client, measured):
     "changes, message",
     [
         ({"assessor_nip": "123"}, "NIP must be exactly 18 digits."),
-        ({"assessed_on": "15-07-2026"}, "Not a valid date value."),
+        ({"assessed_on": "15-07-2026"}, "Enter the date as dd/mm/yyyy, for example 31/12/2026."),
         ({"steps-0-assessment": "maybe"}, "Not a valid choice."),
         ({"steps-0-note": "x" * 1001}, "Field cannot be longer than 1000 characters."),
         ({"steps-8-position": "10"}, "The SOP steps have changed since this form was opened."),

@@ -7,6 +7,15 @@ document.addEventListener("submit", function (event) {
   }
 });
 
+// A link to "#" stands for a script's action where Flask-Admin writes javascript:void(0) or
+// onclick="return false" (both blocked by the Content-Security-Policy): menus, filters, column
+// help. Its scripts still run; the page does not jump to its top.
+document.addEventListener("click", function (event) {
+  if (event.target.closest('a[href="#"]')) {
+    event.preventDefault();
+  }
+});
+
 // A list's "with selected" menu (templates/admin/actions.html): its items carry data-action
 // rather than Flask-Admin's inline onclick, which the Content-Security-Policy blocks. Run
 // Flask-Admin's action for them: it asks for confirmation where the action has one and posts
@@ -18,6 +27,17 @@ document.addEventListener("click", function (event) {
   }
   event.preventDefault();
   modelActions.execute(item.getAttribute("data-action"));
+});
+
+// The "Add ..." button of an inline form list (templates/admin/model/inline_list_base.html)
+// carries data-inline-add rather than Flask-Admin's inline onclick: add the form as it would.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-inline-add]");
+  if (!button || typeof faForm === "undefined") {
+    return;
+  }
+  event.preventDefault();
+  faForm.addInlineField(button, button.getAttribute("data-inline-add"));
 });
 
 // A list's filter scripts and styles wait in an inert <template id="filter-assets">
@@ -88,15 +108,56 @@ if (window.jQuery && jQuery.fn.tooltip) {
   }).observe(filters, { childList: true, subtree: true });
 })();
 
-// An inline form list's "Add" button (templates/admin/model/inline_list_base.html) carries
-// data-inline-add rather than Flask-Admin's inline onclick, which the Content-Security-Policy
-// blocks: add the new inline form (a yearly target of an indicator, say) with Flask-Admin's own
-// script.
-document.addEventListener("click", function (event) {
-  var button = event.target.closest("[data-inline-add]");
-  if (!button || typeof faForm === "undefined") {
+
+// Flask-Admin's date pickers (a list's date filters) draw their calendars with moment.js, which
+// Flask-Admin ships without its Indonesian locale: on an Indonesian page, give moment the
+// Indonesian month and day names as soon as it has loaded, before any picker is made.
+(function () {
+  if (document.documentElement.lang !== "id") {
     return;
   }
-  event.preventDefault();
-  faForm.addInlineField(button, button.getAttribute("data-inline-add"));
-});
+  function indonesian() {
+    if (!window.moment || moment.locale() === "id") {
+      return;
+    }
+    moment.defineLocale("id", {
+      months: "Januari_Februari_Maret_April_Mei_Juni_Juli_Agustus_September_Oktober_November_Desember".split("_"),
+      monthsShort: "Jan_Feb_Mar_Apr_Mei_Jun_Jul_Agt_Sep_Okt_Nov_Des".split("_"),
+      weekdays: "Minggu_Senin_Selasa_Rabu_Kamis_Jumat_Sabtu".split("_"),
+      weekdaysShort: "Min_Sen_Sel_Rab_Kam_Jum_Sab".split("_"),
+      weekdaysMin: "Mg_Sn_Sl_Rb_Km_Jm_Sb".split("_"),
+      week: { dow: 0, doy: 6 },
+    });
+  }
+  indonesian();
+  document.addEventListener("load", function (event) {
+    if (event.target.tagName === "SCRIPT") {
+      indonesian();
+    }
+  }, true);
+})();
+
+// Select2's "×" on a chosen item is no keyboard stop (Backspace removes the item): hidden from
+// screen readers, which read the item itself, rather than offered as a link without a name.
+new MutationObserver(function () {
+  document.querySelectorAll(".select2-search-choice-close:not([aria-hidden])").forEach(function (x) {
+    x.setAttribute("aria-hidden", "true");
+  });
+}).observe(document.body, { childList: true, subtree: true });
+
+// A table or chart that scrolls in its own box (on a phone) is a keyboard stop when nothing in
+// it is, so that it can be scrolled without a mouse.
+(function () {
+  function scrollers() {
+    document.querySelectorAll("main table.table, div.sop-chart").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth;
+      if (scrolls && !box.querySelector("a[href], button, input, select, textarea")) {
+        box.setAttribute("tabindex", "0");
+      } else if (!scrolls) {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+  scrollers();
+  window.addEventListener("resize", scrollers);
+})();

@@ -34,7 +34,7 @@ from models.validation import RuleError, date_error, parse_integer
 
 from .. import auth, export_rows, spreadsheet, workflow
 from ..extensions import db
-from ..i18n import FormTranslations, _, fmt_date
+from ..i18n import FormTranslations, _, _l, fmt_date
 from ..numbers import Bounds, NumberError
 from .fields import ModelConverter
 from .redirects import SameSiteReturn
@@ -433,6 +433,12 @@ class GuardedModelView(SameSiteReturn, ModelView):
     def selection_value(self, row) -> str:
         """What a row's checkbox posts to a list action (its primary key by default)."""
         return str(self.get_pk_value(row))
+
+    #: The name of a row's checkbox, which row it selects: "Pilih berkas #12" (its id).
+    selection_text = _l("Select record #%(id)s")
+
+    def selection_label(self, row) -> str:
+        return str(self.selection_text) % {"id": self.get_pk_value(row)}
 
     def _apply_pagination(self, query, page, page_size):
         """Deep pages: find the page's ids first (an index-only scan), then load those rows,

@@ -44,6 +44,7 @@ def weekday_name(weekday: int) -> str:
 
 
 class OfficeDayView(FollowedByDueTimes, GuardedModelView):
+    selection_text = _l("Select weekday #%(id)s")
     allow_create = allow_delete = False  # seven weekdays, no more, no fewer
     column_list = ["weekday", "working", "start", "finish", "break_start", "break_end"]
     column_default_sort = ("weekday", False)
@@ -83,6 +84,7 @@ class OfficeDayView(FollowedByDueTimes, GuardedModelView):
 
 
 class CalendarDayView(FollowedByDueTimes, GuardedModelView):
+    selection_text = _l("Select calendar day #%(id)s")
     column_list = ["day", "kind", "description"]
     form_columns = ["day", "kind", "description"]
     column_default_sort = ("day", True)

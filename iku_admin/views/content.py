@@ -166,6 +166,7 @@ class ContentView(GuardedModelView):
 
 
 class ObjectiveView(ContentView):
+    selection_text = _l("Select strategic objective #%(id)s")
     parent_field = "dossier"
     parent_model = Dossier
     parent_label = staticmethod(dossier_label)
@@ -211,6 +212,7 @@ def _targets(view, context, model, name):
 
 
 class IndicatorView(ContentView):
+    selection_text = _l("Select indicator #%(id)s")
     parent_field = "objective"
     parent_model = StrategicObjective
     column_list = ["dossier", "objective", "order", "name", "unit", "polarity", "baseline",
@@ -280,6 +282,7 @@ class IndicatorView(ContentView):
 
 
 class TargetView(ContentView):
+    selection_text = _l("Select yearly target #%(id)s")
     parent_field = "indicator"
     parent_model = Indicator
     column_list = ["dossier", "indicator", "year", "target"]
@@ -335,6 +338,7 @@ class IndicatorUnitView(GuardedModelView):
     """The units indicators are measured in. A unit in use keeps its name (a signed IKU
     shows it) and stays on the list."""
 
+    selection_text = _l("Select unit #%(id)s")
     column_list = form_columns = ["name"]
     column_default_sort = "name"
     column_searchable_list = ["name"]

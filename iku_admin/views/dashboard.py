@@ -16,7 +16,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -39,6 +38,7 @@ from ..i18n import FormTranslations, _, _l, fmt_number
 from ..letterhead import document_agency
 from ..numbers import LocaleIntegerField
 from .base import GuardedView
+from .fields import DateField, in_date_range
 
 YEAR_RANGE = NumberRange(2000, 2100)
 HALVES = [("1", _l("Semester 1 (January–June)")), ("2", _l("Semester 2 (July–December)"))]
@@ -96,7 +96,7 @@ class EvaluationForm(FlaskForm):
     assessor = StringField(_l("Assessor"), [Length(max=150)], filters=[_text])
     assessor_nip = StringField(_l("Assessor's NIP"), [Length(max=30)], filters=[_digits])
     assessor_rank = StringField(_l("Assessor's rank"), [Length(max=100)], filters=[_text])
-    assessed_on = DateField(_l("Date of assessment"), validators=[InputRequired()])
+    assessed_on = DateField(_l("Date of assessment"), validators=[InputRequired(), in_date_range])
     steps = FieldList(FormField(StepEvaluationForm), max_entries=100)
     html = SubmitField(_l("Print view"))
     pdf = SubmitField(_l("Download PDF"))

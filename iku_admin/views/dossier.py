@@ -67,6 +67,7 @@ def _step_label(view, context, model, name):
 
 class DossierView(IkuEditorMixin, GuardedModelView):
     details_template = "dossier/details.html"
+    selection_text = _l("Select dossier #%(id)s")
     allow_delete = False  # a dossier's history is permanent
     version_field = "version"
     can_export = True

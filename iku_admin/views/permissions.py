@@ -22,6 +22,7 @@ class RoleView(GuardedModelView):
     """Roles: the code is chosen once, at creation (steps, history and documents refer to
     it); the name may change. What a role may open is set in the permission matrix."""
 
+    selection_text = _l("Select role #%(id)s")
     column_list = ["code", "name"]
     form_columns = ["code", "name"]
     column_searchable_list = ["code", "name"]

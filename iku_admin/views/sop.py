@@ -18,6 +18,7 @@ from .base import GuardedModelView
 
 
 class SopView(GuardedModelView):
+    selection_text = _l("Select SOP version #%(id)s")
     allow_delete = False
     column_list = ["number", "name", "version", "status", "ratified_on", "ratified_by_name"]
     column_filters = ["number", "status"]
@@ -78,6 +79,7 @@ class SopStepView(GuardedModelView):
     and the later ones move one down (in the same save); return targets are steps, not
     positions, so they follow. Each row offers "Insert a step after this one"."""
 
+    selection_text = _l("Select SOP step #%(id)s")
     allow_delete = True
     column_list = ["sop", "position", "activity", "role", "input", "output", "time_value",
                    "time_unit", "standard_minutes", "kind", "return_to", "requirement",

@@ -24,7 +24,7 @@ def test_every_account_logs_in_with_the_keyboard_and_lands_on_my_tasks(app, peop
         page.keyboard.type(PASSWORD)
         person.press("Enter")
         assert person.path == "/admin/", username
-        assert page.locator("h4").first.inner_text().strip() == texts.my_tasks(app)
+        assert page.locator("h1").first.inner_text().strip() == texts.my_tasks(app)
         assert texts.my_tasks(app) in page.title()
         assert page.evaluate("document.documentElement.lang") == texts.LANGUAGE
 
