@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 import click
@@ -69,11 +69,11 @@ def init_app(app: Flask) -> None:
 
 
 def json_value(value):
-    """A column value as JSON: dates and datetimes in ISO 8601, Decimal as a string, bytes
-    in base64."""
+    """A column value as JSON: dates, times and datetimes in ISO 8601, Decimal as a string,
+    bytes in base64."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, date | datetime):
+    if isinstance(value, date | datetime | time):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)

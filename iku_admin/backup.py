@@ -17,7 +17,7 @@ import os
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -242,7 +242,8 @@ def _batches(archive: zipfile.ZipFile, table: Table) -> Iterator[list[dict]]:
 def _decoder(column):
     """The reverse of ``json_value`` for the column's type."""
     kind = getattr(column.type, "impl_instance", column.type).python_type
-    parse = {datetime: datetime.fromisoformat, date: date.fromisoformat, Decimal: Decimal,
+    parse = {datetime: datetime.fromisoformat, date: date.fromisoformat,
+             time: time.fromisoformat, Decimal: Decimal,
              bytes: lambda text: base64.b64decode(text, validate=True)}.get(kind)  # fmt: skip
     if parse is None:
         return lambda value: value

@@ -181,25 +181,24 @@ class ReturnNote:
     pending: bool
 
 
+def _latest_ids(ids: list[int], *where):
+    """The id of each dossier's latest history record (of those matching ``where``)."""
+    return (
+        select(func.max(StepRecord.id))
+        .where(StepRecord.dossier_id.in_(ids), *where)
+        .group_by(StepRecord.dossier_id)
+        .scalar_subquery()
+    )
+
+
 def latest_returns(session: Session, ids: list[int]) -> dict[int, ReturnNote]:
     """For each of these dossiers that was ever returned, its latest return (two queries)."""
     if not ids:
         return {}
-    returned = (
-        select(func.max(StepRecord.id))
-        .where(StepRecord.dossier_id.in_(ids), StepRecord.outcome == "returned")
-        .group_by(StepRecord.dossier_id)
-        .scalar_subquery()
-    )
-    latest = (
-        select(func.max(StepRecord.id))
-        .where(StepRecord.dossier_id.in_(ids))
-        .group_by(StepRecord.dossier_id)
-        .scalar_subquery()
-    )
+    returned = _latest_ids(ids, StepRecord.outcome == "returned")
     rows = session.execute(
         select(StepRecord.dossier_id, User.full_name, StepRecord.finished_at, StepRecord.note,
-               StepRecord.position, StepRecord.id.in_(latest))
+               StepRecord.position, StepRecord.id.in_(_latest_ids(ids)))
         .join(User, User.id == StepRecord.user_id)
         .where(StepRecord.id.in_(returned))
     )  # fmt: skip
@@ -240,12 +239,7 @@ def _latest_records(session: Session, ids: list[int]) -> dict[int, _LastRecord]:
     """For each dossier, its latest StepRecord (one query for all)."""
     if not ids:
         return {}
-    latest = (
-        select(func.max(StepRecord.id))
-        .where(StepRecord.dossier_id.in_(ids))
-        .group_by(StepRecord.dossier_id)
-        .scalar_subquery()
-    )
+    latest = _latest_ids(ids)
     rows = session.execute(
         select(
             StepRecord.dossier_id,

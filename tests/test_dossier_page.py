@@ -191,7 +191,7 @@ def test_my_tasks_marks_returned_work_with_its_reason(db, client, people):
     other = advance(make_dossier("Berkas biasa"), people, 4)
     act_as(client, "staf")
     html = client.get("/admin/").text
-    rows = {int(n): row for n, row in re.findall(r'data-dossier="(\d+)">(.*?)</tr>', html, re.S)}
+    rows = {int(n): row for n, row in re.findall(r'id="task-(\d+)">(.*?)</tr>', html, re.S)}
     assert "Target 2027 belum sesuai Renstra" in rows[dossier.id]
     assert "Returned for revision" in rows[dossier.id]
     assert "Returned for revision" not in rows[other.id]

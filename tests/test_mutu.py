@@ -318,7 +318,7 @@ def test_waiting_formatter_reads_the_calendar_once_per_request(db, history, app)
     ).all()
     with app.test_request_context(), force_locale("en"), StatementCounter(db.engine) as counter:
         cells = [str(mutu.waiting_formatter(None, None, d, "waiting")) for d in dossiers]
-    assert counter.count == 1  # the calendar, for the whole page
+    assert counter.count == 2  # the calendar (its office hours, its days), for the whole page
     # F1 and F2 are done; O1 waits at step 4, O2 at step 3, O3 at step 1, O4 at step 3
     assert [cell.split(" ")[1:4] for cell in cells] == [
         [], [], ["/", "450", "min"], ["/", "450", "min"], ["/", "10", "min"],

@@ -38,7 +38,7 @@ def overdue_everywhere(client, users=ROLES) -> dict[str, object]:
     mine: set[int] = set()
     for who in users:
         act_as(client, who)
-        mine |= _marked_rows(client.get("/admin/").text, r'data-dossier="(\d+)"')
+        mine |= _marked_rows(client.get("/admin/").text, r'id="task-(\d+)"')
     seen["my tasks"] = mine
     dashboard = client.get("/admin/dashboard/").text
     card = re.search(r'Overdue now</div><div class="h4 mb-0">([\d.,]+)<', dashboard).group(1)

@@ -1,8 +1,9 @@
 """the weekly office hours, per weekday, edited in the panel instead of in code
 
-Filled with the hours the working calendar used until now: Monday to Thursday 07:30–16:00
-with a break 12:00–13:00, Friday 07:30–16:30 with a break 11:30–13:00, weekend off. Each role
-may do on the new screen what it may do on the working calendar's.
+A database already in use is filled with the hours the working calendar used until now: Monday to Thursday 07:30–16:00
+with a break 12:00–13:00, Friday 07:30–16:30 with a break 11:30–13:00, weekend off; a new one
+gets them from ``flask seed`` (an empty table means those hours too). Each role may do on the
+new screen what it may do on the working calendar's.
 
 Revision ID: 0009_office_hours
 Revises: 0008b_step_identity
@@ -45,6 +46,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_office_day")),
         sa.UniqueConstraint("weekday", name=op.f("uq_office_day_weekday")),
     )
+    role = sa.table("role", sa.column("id"))
+    if not op.get_bind().scalar(sa.select(sa.func.count()).select_from(role)):
+        return  # a new database, nothing to keep: ``flask seed`` fills it
     rows = []
     for weekday in range(7):
         hours = MON_THU if weekday < 4 else FRIDAY if weekday == 4 else (None,) * 4

@@ -1,7 +1,8 @@
 """indicator units (Satuan) as a list kept in the panel, not in code
 
-Filled with the units the code offered until now and any other unit already used by an
-indicator, so every existing indicator keeps a unit of the list. The admin and Tim SAKIP keep
+A database already in use is filled with the units the code offered until now and any other
+unit already used by an indicator, so every existing indicator keeps a unit of the list; a new
+one gets them from ``flask seed``. The admin and Tim SAKIP keep
 the list; the other roles read it.
 
 Revision ID: 0011_indicator_units
@@ -36,6 +37,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_indicator_unit")),
         sa.UniqueConstraint("name", name=op.f("uq_indicator_unit_name")),
     )
+    role = sa.table("role", sa.column("id"))
+    if not op.get_bind().scalar(sa.select(sa.func.count()).select_from(role)):
+        return  # a new database, nothing to keep: ``flask seed`` fills it
     indicator = sa.table("indicator", sa.column("unit", sa.String))
     used = op.get_bind().scalars(
         sa.select(indicator.c.unit).where(indicator.c.unit != "").distinct()

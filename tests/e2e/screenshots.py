@@ -28,6 +28,7 @@ from .data import advance, position
 from .server import CHROMIUM, launch, serve
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
 # More dossiers of the agency's fields, so that lists and the bulk approval have some to show.
 MORE = [
     ("IKU Bidang Penanaman Modal 2026–2030", 5),
@@ -81,6 +82,7 @@ def build_scene(app: Flask) -> dict:
     drafting = next(d for d in dossiers if position(d) == 3)
     return {
         "details": reviewed.id,
+        "drafting": drafting.id,
         "bulk": [d.id for d in dossiers if d is not reviewed],
         "indicator": drafting.objectives[0].indicators[0].id,
     }
@@ -115,9 +117,18 @@ def photograph(base_url: str, scene: dict, browser) -> list[Path]:
 
     timsakip = open_person(browser, base_url, "timsakip")
     timsakip.login(DEMO_PASSWORD)
+    timsakip.goto(f"/admin/dossier/details/?id={scene['drafting']}")
+    shot(timsakip, "iku-editor", full_page=True)
     timsakip.goto(f"/admin/indicator/edit/?id={scene['indicator']}")
     shot(timsakip, "indicator-form")
-    for person in (sekretaris, timsakip):
+
+    # The dossier page on a phone: the page keeps the screen's width, wide parts scroll.
+    staf = open_person(browser, base_url, "staf")
+    staf.page.set_viewport_size(PHONE)
+    staf.login(DEMO_PASSWORD)
+    staf.goto(f"/admin/dossier/details/?id={scene['details']}")
+    shot(staf, "dossier-details-phone", full_page=True)
+    for person in (sekretaris, timsakip, staf):
         for problem in dict.fromkeys(person.problems):
             print(f"warning: {problem}", file=sys.stderr)
         person.context.close()

@@ -122,8 +122,10 @@ def test_the_page_fits_a_phone_and_its_wide_tables_scroll_in_their_box(scene, op
         " getComputedStyle(t).overflowX])"
     )
     assert widths
+    # A table wider than the phone scrolls inside its own box (the dossier page has some; Tugas
+    # Saya's may fit).
     wide = [w for w in widths if w[0] > w[1]]
-    assert wide  # the tables are wider than a phone: they scroll, inside their own box
+    assert wide or who == "sekretaris"
     assert all(overflow == "auto" for _s, _c, overflow in wide)
     found = violations(page)  # each scrolling box also a keyboard stop, among others
     assert not found, report(found)

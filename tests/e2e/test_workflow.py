@@ -118,7 +118,7 @@ def test_five_people_take_a_new_dossier_from_letter_to_done_with_one_return(
     # The typist sees the returned work marked in "Tugas Saya", with its reason, and on top of
     # the dossier page.
     staf.goto("/admin/")
-    row = staf.page.locator(f"tr[data-dossier='{dossier_id}']")
+    row = staf.page.locator(f"tr#task-{dossier_id}")
     assert "Target 2027 belum sesuai Renstra" in row.locator(".returned-mark").inner_text()
     open_from_my_tasks(staf, dossier_id)
     assert "Target 2027 belum sesuai Renstra" in staf.page.locator(".return-note").inner_text()
