@@ -57,6 +57,7 @@ DEFAULT_MATRIX: dict[str, dict[str, Level]] = {
     "target": _everyone(tim_sakip=WRITE, staf=WRITE),
     "indicator_unit": _everyone(admin=WRITE, tim_sakip=WRITE),
     "step_record": _everyone(),
+    "procedure": _everyone(admin=WRITE),
     "sop": _everyone(admin=WRITE),
     "sop_step": _everyone(admin=WRITE),
     "calendar_day": _everyone(admin=WRITE),

@@ -440,7 +440,7 @@ def importable_dossiers(session: Session) -> list[Dossier]:
         )
         .order_by(Dossier.id.desc())
     )
-    return [d for d in dossiers if not workflow.is_content_locked(d)]
+    return [d for d in dossiers if d.carries_iku and not workflow.is_content_locked(d)]
 
 
 def import_workbook(

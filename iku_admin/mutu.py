@@ -12,7 +12,7 @@ the dossier list's column formatter at the end.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from models import (
     Dossier,
     DossierTotal,
     MinutesCount,
+    Procedure,
     Role,
     Sop,
     SopStep,
@@ -67,8 +68,9 @@ PERCENTS = (50, 90)
 
 @dataclass(frozen=True)
 class Scope:
-    """Which history to measure: a calendar year or half of it (1: January–June, 2:
-    July–December) in office time, and/or the IKU period of the dossiers.
+    """Which history to measure: a procedure's (``Procedure.id``; None: every procedure), in
+    a calendar year or half of it (1: January–June, 2: July–December) in office time, and/or
+    of the dossiers of an IKU period.
 
     The year applies to when a step or dossier finished (records, cycle times) and to when a
     dossier was registered (dossiers open now, revision rounds).
@@ -78,6 +80,7 @@ class Scope:
     half: int | None = None
     period: tuple[int, int] | None = None
     tz: str = "Asia/Jakarta"
+    procedure: int | None = None
 
     @classmethod
     def of(
@@ -86,8 +89,16 @@ class Scope:
         half: int | None = None,
         period: tuple[int, int] | None = None,
         tz: str = "Asia/Jakarta",
+        procedure: int | None = None,
     ) -> Scope:
-        return cls(year, half if year is not None else None, period, tz)
+        return cls(year, half if year is not None else None, period, tz, procedure)
+
+    def resolved(self, session: Session) -> Scope:
+        """The scope with its procedure filled in (the default one when none is given): one
+        procedure's history is never mixed with another's."""
+        if self.procedure is not None:
+            return self
+        return replace(self, procedure=Procedure.default_id(session))
 
     @property
     def since(self) -> datetime | None:
@@ -111,10 +122,16 @@ class Scope:
             return []
         return [column >= self.since, column < self.until]
 
-    def in_period(self) -> list[ColumnElement[bool]]:
-        if self.period is None:
-            return []
-        return [Dossier.period_start == self.period[0], Dossier.period_end == self.period[1]]
+    def of_dossiers(self) -> list[ColumnElement[bool]]:
+        """The scope's procedure and period on the dossier table."""
+        conditions = []
+        if self.procedure is not None:
+            conditions.append(Dossier.sop_id.in_(select(Sop.id).where(
+                Sop.procedure_id == self.procedure)))  # fmt: skip
+        if self.period is not None:
+            conditions += [Dossier.period_start == self.period[0],
+                           Dossier.period_end == self.period[1]]  # fmt: skip
+        return conditions
 
     def totals(self, table) -> list[ColumnElement[bool]]:
         """The scope on a totals table. ``MinutesCount`` also holds every count under
@@ -126,6 +143,8 @@ class Scope:
             conditions += [table.year == ALL_TIME[0], table.half == ALL_TIME[1]]
         if self.half is not None:
             conditions.append(table.half == self.half)
+        if self.procedure is not None:
+            conditions.append(table.procedure_id == self.procedure)
         if self.period is not None:
             conditions += [table.period_start == self.period[0],
                            table.period_end == self.period[1]]  # fmt: skip
@@ -349,10 +368,12 @@ def _distributions(session: Session, scope: Scope) -> dict[int, Distribution]:
     return found
 
 
-def _reference(session: Session) -> tuple[SopInfo | None, dict[int, StepStats]]:
-    """The active SOP version's steps, by position (one query)."""
+def _reference(
+    session: Session, procedure: int | None
+) -> tuple[SopInfo | None, dict[int, StepStats]]:
+    """The steps of the procedure's active SOP version, by position (one query)."""
     active = (
-        select(Sop.id).where(Sop.status == "active")
+        select(Sop.id).where(Sop.status == "active", Sop.procedure_id == procedure)
         .order_by(Sop.version.desc(), Sop.id.desc()).limit(1).scalar_subquery()
     )  # fmt: skip
     rows = session.execute(
@@ -413,7 +434,7 @@ def _add_finished(
 
 def _open_dossiers(stmt: Select, scope: Scope) -> Select:
     return stmt.where(Dossier.status == "in_progress", *scope.window(Dossier.created_at),
-                      *scope.in_period())  # fmt: skip
+                      *scope.of_dossiers())  # fmt: skip
 
 
 def _add_open(
@@ -507,7 +528,7 @@ def _cycles(session: Session, scope: Scope, limit: int, found: Distribution) -> 
         select(Dossier.id, Dossier.title, Dossier.finished_at, Dossier.cycle_minutes,
                totals.c.total)
         .join(totals, totals.c.sop_id == Dossier.sop_id)
-        .where(Dossier.status == "done", *scope.window(Dossier.finished_at), *scope.in_period())
+        .where(Dossier.status == "done", *scope.window(Dossier.finished_at), *scope.of_dossiers())
         .order_by(Dossier.finished_at.desc(), Dossier.id.desc())
         .limit(limit)
     )  # fmt: skip
@@ -536,13 +557,17 @@ def current_half(today: date) -> tuple[int, int]:
     return today.year, 1 if today.month <= 6 else 2
 
 
-def overdue_by_step(session: Session, now: datetime) -> dict[int, int]:
-    """Open dossiers overdue now, per step position (for the evaluation form)."""
+def overdue_by_step(session: Session, now: datetime, scope: Scope) -> dict[int, int]:
+    """Open dossiers of the scope's procedure overdue now, per step position (for the
+    evaluation form)."""
     return dict(
         session.execute(
             select(SopStep.position, func.count())
             .join(Dossier, Dossier.current_step_id == SopStep.id)
-            .where(overdue_condition(now))
+            .where(
+                overdue_condition(now),
+                *Scope(procedure=scope.resolved(session).procedure).of_dossiers(),
+            )
             .group_by(SopStep.position)
         ).all()
     )
@@ -558,7 +583,8 @@ def dashboard(
 ) -> Dashboard:
     """Everything the quality dashboard shows, in a fixed number of statements."""
     now = now or utcnow()
-    sop, steps = _reference(session)
+    scope = scope.resolved(session)
+    sop, steps = _reference(session, scope.procedure)
     roles: dict[int, Workload] = {}
     people: dict[int, Workload] = {}
     found = _distributions(session, scope)
@@ -606,7 +632,8 @@ def assess(step: StepStats) -> EvaluationRow:
 
 def evaluation(session: Session, scope: Scope) -> tuple[SopInfo | None, list[EvaluationRow]]:
     """The SOP evaluation form's rows for the active SOP, prefilled from the scope's records."""
-    sop, steps = _reference(session)
+    scope = scope.resolved(session)
+    sop, steps = _reference(session, scope.procedure)
     _add_finished(session, scope, steps, {}, {}, _distributions(session, scope))
     return sop, [assess(steps[p]) for p in sorted(steps)]
 
@@ -622,38 +649,48 @@ class Totals:
     minutes: Counter = field(default_factory=Counter)
     dossiers: Counter = field(default_factory=Counter)
 
+    """A ``group`` is what the totals keep apart besides time: (procedure id, period start,
+    period end) of the dossier (``group_of``)."""
+
     def add_dossier(self, step_id: int | None, rounds: int, created_at: datetime,
-                    period: tuple[int, int], sign: int = 1) -> None:  # fmt: skip
+                    group: tuple[int, int, int], sign: int = 1) -> None:  # fmt: skip
         """A dossier at a step (None: finished) with so many revision rounds."""
-        self.dossiers[(step_id or FINISHED, rounds, *half_year(created_at), *period)] += sign
+        self.dossiers[(step_id or FINISHED, rounds, *half_year(created_at), *group)] += sign
 
     def move_dossier(self, dossier: Dossier, step_id: int | None, rounds: int) -> None:
         """A dossier leaves its current step for another one (None: finished)."""
-        period = (dossier.period_start, dossier.period_end)
+        group = group_of(dossier)
         self.add_dossier(dossier.current_step_id, dossier.revision_round, dossier.created_at,
-                         period, -1)  # fmt: skip
-        self.add_dossier(step_id, rounds, dossier.created_at, period)
+                         group, -1)  # fmt: skip
+        self.add_dossier(step_id, rounds, dossier.created_at, group)
 
     def add_step(self, position: int, role_id: int, user_id: int, finished_at: datetime,
-                 period: tuple[int, int], minutes: int, standard: int,
+                 group: tuple[int, int, int], minutes: int, standard: int,
                  sign: int = 1) -> None:  # fmt: skip
         when = half_year(finished_at)
-        counts = self.steps[(position, role_id, user_id, *when, *period)]
+        counts = self.steps[(position, role_id, user_id, *when, *group)]
         counts[0] += sign
         counts[1] += sign * minutes
         for half in (when, ALL_TIME):
-            self.minutes[(*half, position, minutes, standard, *period)] += sign
+            self.minutes[(*half, position, minutes, standard, *group)] += sign
 
-    def add_cycle(self, finished_at: datetime, period: tuple[int, int], minutes: int,
+    def add_cycle(self, finished_at: datetime, group: tuple[int, int, int], minutes: int,
                   standard: int) -> None:  # fmt: skip
         for half in (half_year(finished_at), ALL_TIME):
-            self.minutes[(*half, CYCLE, minutes, standard, *period)] += 1
+            self.minutes[(*half, CYCLE, minutes, standard, *group)] += 1
 
 
-STEP_KEY = ("position", "role_id", "user_id", "year", "half", "period_start", "period_end")
-DOSSIER_KEY = ("step_id", "revision_round", "year", "half", "period_start", "period_end")
-MINUTES_KEY = ("year", "half", "position", "minutes", "standard_minutes", "period_start",
+def group_of(dossier: Dossier) -> tuple[int, int, int]:
+    """The dossier's group in the totals: its procedure and its IKU period."""
+    return dossier.sop.procedure_id, dossier.period_start, dossier.period_end
+
+
+STEP_KEY = ("position", "role_id", "user_id", "year", "half", "procedure_id", "period_start",
+            "period_end")  # fmt: skip
+DOSSIER_KEY = ("step_id", "revision_round", "year", "half", "procedure_id", "period_start",
                "period_end")  # fmt: skip
+MINUTES_KEY = ("year", "half", "position", "minutes", "standard_minutes", "procedure_id",
+               "period_start", "period_end")  # fmt: skip
 
 
 def write_totals(connection: Connection, totals: Totals) -> None:
@@ -695,31 +732,35 @@ def history_totals(connection: Connection) -> Totals:
     totals = Totals()
     records = connection.execute(
         select(StepRecord.position, StepRecord.role_id, StepRecord.user_id,
-               StepRecord.finished_at, Dossier.period_start, Dossier.period_end,
-               StepRecord.working_minutes, StepRecord.standard_minutes)
+               StepRecord.finished_at, Sop.procedure_id, Dossier.period_start,
+               Dossier.period_end, StepRecord.working_minutes, StepRecord.standard_minutes)
         .join(Dossier, Dossier.id == StepRecord.dossier_id)
+        .join(Sop, Sop.id == Dossier.sop_id)
         .execution_options(yield_per=10_000)
     )  # fmt: skip
-    for position, role_id, user_id, at, start, end, minutes, standard in records:
-        totals.add_step(position, role_id, user_id, at, (start, end), minutes, standard)
+    for position, role_id, user_id, at, procedure, start, end, minutes, standard in records:
+        totals.add_step(position, role_id, user_id, at, (procedure, start, end), minutes,
+                        standard)  # fmt: skip
     sop = _sop_totals()
     cycles = connection.execute(
-        select(Dossier.finished_at, Dossier.period_start, Dossier.period_end,
+        select(Dossier.finished_at, Sop.procedure_id, Dossier.period_start, Dossier.period_end,
                func.sum(StepRecord.working_minutes), sop.c.total)
         .join(StepRecord, StepRecord.dossier_id == Dossier.id)
         .join(sop, sop.c.sop_id == Dossier.sop_id)
+        .join(Sop, Sop.id == Dossier.sop_id)
         .where(Dossier.status == "done")
-        .group_by(Dossier.id, Dossier.finished_at, Dossier.period_start, Dossier.period_end,
-                  sop.c.total)
+        .group_by(Dossier.id, Dossier.finished_at, Sop.procedure_id, Dossier.period_start,
+                  Dossier.period_end, sop.c.total)
     )  # fmt: skip
-    for at, start, end, minutes, standard in cycles:
-        totals.add_cycle(at, (start, end), minutes, standard)
-    for step_id, rounds, at, start, end in connection.execute(
+    for at, procedure, start, end, minutes, standard in cycles:
+        totals.add_cycle(at, (procedure, start, end), minutes, standard)
+    for step_id, rounds, at, procedure, start, end in connection.execute(
         select(Dossier.current_step_id, Dossier.revision_round, Dossier.created_at,
-               Dossier.period_start, Dossier.period_end)
+               Sop.procedure_id, Dossier.period_start, Dossier.period_end)
+        .join(Sop, Sop.id == Dossier.sop_id)
         .execution_options(yield_per=10_000)
     ):  # fmt: skip
-        totals.add_dossier(step_id, rounds, at, (start, end))
+        totals.add_dossier(step_id, rounds, at, (procedure, start, end))
     return totals
 
 
@@ -742,7 +783,7 @@ def rebuild_totals(connection: Connection) -> None:
 def _count_new_dossier(mapper, connection: Connection, dossier: Dossier) -> None:
     totals = Totals()
     totals.add_dossier(dossier.current_step_id, dossier.revision_round, dossier.created_at,
-                       (dossier.period_start, dossier.period_end))  # fmt: skip
+                       group_of(dossier))  # fmt: skip
     write_totals(connection, totals)
 
 
@@ -760,6 +801,9 @@ def _move_period(mapper, connection: Connection, dossier: Dossier) -> None:
         return
     totals = Totals()
     step, rounds, created = dossier.current_step_id, dossier.revision_round, dossier.created_at
+    # Read through the flush's connection (no lazy load of dossier.sop inside a flush).
+    procedure = connection.scalar(select(Sop.procedure_id).where(Sop.id == dossier.sop_id))
+    old, new = (procedure, *old), (procedure, *new)
     totals.add_dossier(step, rounds, created, old, -1)
     totals.add_dossier(step, rounds, created, new)
     for position, role_id, user_id, at, minutes, standard in connection.execute(

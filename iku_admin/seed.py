@@ -18,6 +18,7 @@ from models import (
     IndicatorTarget,
     IndicatorUnit,
     OfficeDay,
+    Procedure,
     Role,
     Sop,
     SopStep,
@@ -123,7 +124,8 @@ def seed(session: Session) -> Sop:
     seed_permissions(session, created)
     sop = session.scalar(select(Sop).where(Sop.number == SOP_HEADER["number"], Sop.version == 1))
     if sop is None:
-        sop = Sop(**SOP_HEADER, status="active")
+        procedure = Procedure(name=SOP_HEADER["name"], carries_iku=True, is_default=True)
+        sop = Sop(**SOP_HEADER, procedure=procedure, status="active")
         returns = []
         for row in SOP_STEPS:
             (position, activity, role, given, output, value, unit, kind, back, notes, need,

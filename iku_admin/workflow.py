@@ -15,7 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
-from sqlalchemy import bindparam, func, insert, inspect, select, tuple_, update
+from sqlalchemy import Select, bindparam, func, insert, inspect, select, tuple_, update
 from sqlalchemy.orm import Session, joinedload, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models import (
     Dossier,
     Indicator,
+    Procedure,
     Sop,
     SopStep,
     StepRecord,
@@ -96,6 +97,10 @@ def ensure_content_editable(dossier: Dossier | None) -> None:
     """Refuse changes to objectives, indicators and targets of a locked dossier."""
     if dossier is None:
         return
+    if dossier.sop is not None and not dossier.carries_iku:
+        raise WorkflowError(
+            _("The SOP %(sop)s of this dossier does not draft an IKU.", sop=dossier.sop.procedure)
+        )
     if dossier.status == "done":
         raise WorkflowError(_("This dossier is finished and can no longer be changed."))
     if is_content_locked(dossier):
@@ -595,9 +600,8 @@ def _move(
                 "working_minutes": minutes, "standard_minutes": step.standard_minutes,
                 "sop_version": dossier.sop.version, **names,
             })  # fmt: skip
-            period = (dossier.period_start, dossier.period_end)
-            totals.add_step(step.position, step.role_id, user.id, now, period, minutes,
-                            step.standard_minutes)  # fmt: skip
+            totals.add_step(step.position, step.role_id, user.id, now, mutu.group_of(dossier),
+                            minutes, step.standard_minutes)  # fmt: skip
             rounds = dossier.revision_round + (action == "return")
             totals.move_dossier(dossier, target.id if target else None, rounds)
             if target is None:
@@ -619,8 +623,7 @@ def _move(
         )  # fmt: skip
         for dossier in finished:
             standard = sum(s.standard_minutes for s in dossier.sop.steps)
-            period = (dossier.period_start, dossier.period_end)
-            totals.add_cycle(now, period, cycles[dossier.id], standard)
+            totals.add_cycle(now, mutu.group_of(dossier), cycles[dossier.id], standard)
     mutu.write_totals(session.connection(), totals)
     if lost:
         # Someone else moved these between our read and our update: say who.
@@ -632,20 +635,39 @@ def _move(
 # --- Starting dossiers and SOP versions -------------------------------------------------------
 
 
-def active_sop(session: Session) -> Sop:
-    """The SOP version new dossiers start under."""
+def active_versions(session: Session) -> Select:
+    """The active SOP version of each procedure: what a new dossier may be registered under,
+    the default procedure's first."""
+    return (
+        select(Sop).join(Sop.procedure)
+        .where(Sop.status == "active", Sop.steps.any())
+        .order_by(Procedure.is_default.desc(), Procedure.name)
+    )  # fmt: skip
+
+
+def active_sop(session: Session, procedure_id: int | None = None) -> Sop:
+    """The SOP version new dossiers of a procedure (default: the default one) start under."""
+    if procedure_id is None:
+        procedure_id = Procedure.default_id(session)
     sop = session.scalar(
-        select(Sop).where(Sop.status == "active").order_by(Sop.version.desc()).limit(1)
-    )
+        select(Sop).where(Sop.status == "active", Sop.procedure_id == procedure_id)
+        .order_by(Sop.version.desc()).limit(1)
+    )  # fmt: skip
     if sop is None or not sop.steps:
         raise WorkflowError(_("There is no active SOP with steps. Ask IT to activate one."))
     return sop
 
 
 def start_dossier(session: Session, dossier: Dossier, user: User | None = None) -> Dossier:
-    """Pin a new dossier to the active SOP version and put it at its first step."""
+    """Pin a new dossier to the active version of its SOP (the one chosen at registration,
+    ``dossier.sop``, else the default procedure's) and put it at its first step."""
     with session.no_autoflush:  # the dossier may already be pending, still without its SOP
-        sop = active_sop(session)
+        chosen = dossier.sop
+        if chosen is not None and (chosen.status != "active" or not chosen.steps):
+            raise WorkflowError(
+                _("%(sop)s is not an active SOP version; choose another.", sop=chosen)
+            )
+        sop = chosen or active_sop(session)
         first = min(sop.steps, key=lambda s: s.position)
         calendar = _calendar(session)
     now = utcnow()
@@ -702,6 +724,14 @@ def sop_in_use(session: Session, sop_id: int) -> bool:
     )
 
 
+def open_dossiers_of(session: Session, procedure_id: int) -> int:
+    """How many open dossiers run on a version of this procedure."""
+    return session.scalar(
+        select(func.count()).select_from(Dossier).join(Sop, Sop.id == Dossier.sop_id)
+        .where(Sop.procedure_id == procedure_id, Dossier.status == "in_progress")
+    )  # fmt: skip
+
+
 def ensure_sop_editable(session: Session, sop_id: int | None) -> None:
     """Refuse an in-place change of an SOP version that open dossiers use."""
     if sop_id is not None and sop_in_use(session, sop_id):
@@ -714,7 +744,7 @@ def ensure_sop_editable(session: Session, sop_id: int | None) -> None:
 
 
 def new_sop_version(session: Session, sop: Sop) -> Sop:
-    """Copy an SOP version with its steps into a new draft version."""
+    """Copy an SOP version with its steps into a new draft version of its procedure."""
     latest = session.scalar(select(func.max(Sop.version)).where(Sop.number == sop.number))
     skip = {"id", "version", "status", "row_version"}
     copy = Sop(
@@ -770,6 +800,12 @@ def activation_errors(session: Session, sop: Sop) -> list[str]:
                   to=_("step %(n)s of %(sop)s", n=back.position, sop=back.sop)
                   if back is not None else "–")
             )  # fmt: skip
+    if sop.procedure is not None and not sop.procedure.carries_iku:
+        errors += [
+            _("Step %(n)s (%(activity)s) checks the IKU content, but the SOP %(sop)s does not "
+              "draft an IKU.", n=step.position, activity=step.activity, sop=sop.procedure)
+            for step in sop.steps if step.requirement == "iku_content"
+        ]  # fmt: skip
     signing = [step for step in sop.steps if step.signature == "sign"]
     if len(signing) > 1:
         errors.append(
@@ -780,13 +816,14 @@ def activation_errors(session: Session, sop: Sop) -> list[str]:
 
 
 def activate_sop(session: Session, sop: Sop) -> None:
-    """Make this version the one new dossiers take; other versions of it retire."""
+    """Make this version the one new dossiers of its procedure take; the procedure's other
+    versions retire."""
     errors = activation_errors(session, sop)
     if errors:
         raise WorkflowError(" ".join(errors))
     session.execute(
         update(Sop)
-        .where(Sop.number == sop.number, Sop.id != sop.id, Sop.status == "active")
+        .where(Sop.procedure_id == sop.procedure_id, Sop.id != sop.id, Sop.status == "active")
         .values(status="retired")
     )
     sop.status = "active"

@@ -15,7 +15,7 @@ from .dossier import (
     target_year_error,
 )
 from .people import LoginAttempt, Permission, Role, User, user_role
-from .sop import Sop, SopStep
+from .sop import Procedure, Sop, SopStep
 from .summary import ALL_TIME, CYCLE, FINISHED, DossierTotal, MinutesCount, StepTotal, half_year
 from .system import AuditEntry, CalendarDay, OfficeDay
 
@@ -38,6 +38,7 @@ __all__ = [
     "MinutesCount",
     "OfficeDay",
     "Permission",
+    "Procedure",
     "Role",
     "Sop",
     "SopStep",

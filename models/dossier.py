@@ -87,6 +87,11 @@ class Dossier(Base):
         return self.title
 
     @property
+    def carries_iku(self) -> bool:
+        """Whether this dossier drafts an IKU (a property of its SOP's procedure)."""
+        return self.sop is not None and self.sop.procedure.carries_iku
+
+    @property
     def period_label(self) -> str:
         return f"{self.period_start}–{self.period_end}"
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    select,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Base
@@ -20,8 +31,36 @@ STEP_REQUIREMENTS = ("", "iku_content", "outgoing_letter")
 STEP_SIGNATURES = ("", "sign", "initial")
 
 
+class Procedure(Base):
+    """An SOP as a whole ("Penyusunan IKU", "Penyusunan LKjIP"): its versions (``Sop``) come
+    and go, one of them active; a dossier is registered under one procedure and runs on the
+    version active then. The dashboard, the evaluation form and the lists keep procedures
+    apart."""
+
+    __tablename__ = "sop_procedure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # Whether its dossiers draft an IKU: the IKU content, its editor and the IKU document.
+    carries_iku: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # What the registration form offers first (exactly one procedure, kept by the panel).
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def default_id(session) -> int | None:
+        """The procedure marked as default, else the first one (one query)."""
+        return session.scalar(
+            select(Procedure.id).order_by(Procedure.is_default.desc(), Procedure.id).limit(1)
+        )
+
+
 class Sop(Base):
-    """One version of an SOP sheet (PermenPAN-RB 35/2012 format)."""
+    """One version of an SOP sheet (PermenPAN-RB 35/2012 format) of a ``Procedure``."""
 
     __tablename__ = "sop"
     __table_args__ = (
@@ -30,6 +69,7 @@ class Sop(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("sop_procedure.id"), index=True)
     number: Mapped[str] = mapped_column(String(60))
     name: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -52,6 +92,7 @@ class Sop(Base):
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 
+    procedure: Mapped[Procedure] = relationship(lazy="joined")
     steps: Mapped[list[SopStep]] = relationship(
         back_populates="sop", order_by="SopStep.position", cascade="all, delete-orphan"
     )

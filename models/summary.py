@@ -3,8 +3,8 @@
 Written by the workflow in the same transaction as the StepRecords they count, so they can
 never disagree with the committed history (they are not a cache); ``iku_admin.mutu`` can
 rebuild them from the history at any time. Keyed by the half-year, in office time, in which
-a step or a dossier finished (or a dossier was registered), and by the dossier's IKU period:
-the dashboard's filters.
+a step or a dossier finished (or a dossier was registered), by the dossier's procedure (its
+SOP: procedures are measured apart) and by its IKU period: the dashboard's filters.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class StepTotal(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     half: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     period_start: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     period_end: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     finished: Mapped[int] = mapped_column(Integer, default=0)
@@ -65,6 +66,7 @@ class MinutesCount(Base):
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
     standard_minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     period_start: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     period_end: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     tally: Mapped[int] = mapped_column(Integer, default=0)
@@ -80,6 +82,7 @@ class DossierTotal(Base):
     revision_round: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     half: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     period_start: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     period_end: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     dossiers: Mapped[int] = mapped_column(Integer, default=0)

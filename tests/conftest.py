@@ -253,9 +253,10 @@ def assert_totals_match_history(connection) -> None:
     """The dashboard's totals (written by the workflow) are what the history says, and every
     finished dossier's cycle minutes are the sum of its records."""
     expected = mutu.history_totals(connection)
-    steps = {tuple(row[:7]): list(row[7:]) for row in connection.execute(select(StepTotal))}
-    counts = {tuple(row[:7]): row[7] for row in connection.execute(select(MinutesCount))}
-    dossiers = {tuple(row[:6]): row[6] for row in connection.execute(select(DossierTotal))}
+    keys = (len(mutu.STEP_KEY), len(mutu.MINUTES_KEY), len(mutu.DOSSIER_KEY))
+    steps = {row[: keys[0]]: list(row[keys[0] :]) for row in connection.execute(select(StepTotal))}
+    counts = {row[: keys[1]]: row[keys[1]] for row in connection.execute(select(MinutesCount))}
+    dossiers = {row[: keys[2]]: row[keys[2]] for row in connection.execute(select(DossierTotal))}
     assert {k: v for k, v in steps.items() if v != [0, 0]} == dict(expected.steps)
     assert {k: v for k, v in counts.items() if v} == dict(expected.minutes)
     assert {k: v for k, v in dossiers.items() if v} == dict(expected.dossiers)

@@ -9,6 +9,7 @@ from flask_admin.theme import Bootstrap4Theme
 
 from models import (
     LoginAttempt,
+    Procedure,
     Role,
     Sop,
     SopStep,
@@ -29,7 +30,7 @@ from .fields import IdConverter
 from .home import HomeView
 from .people import UserView
 from .permissions import PermissionView, RoleView
-from .sop import SopStepView, SopView
+from .sop import ProcedureView, SopStepView, SopView
 
 
 class ReadOnlyView(GuardedModelView):
@@ -91,6 +92,7 @@ def init_views(app: Flask) -> Admin:
         IndicatorView(name=_l("Indicators"), endpoint="indicator", category=iku),
         TargetView(name=_l("Yearly targets"), endpoint="target", category=iku),
         IndicatorUnitView(name=_l("Indicator units"), endpoint="indicator_unit", category=iku),
+        ProcedureView(Procedure, db, name=_l("SOPs"), endpoint="procedure", category=sop),
         SopView(Sop, db, name=_l("SOP versions"), endpoint="sop", category=sop),
         SopStepView(SopStep, db, name=_l("SOP steps"), endpoint="sop_step", category=sop),
         CalendarDayView(name=_l("Working calendar"), endpoint="calendar_day", category=sop),

@@ -15,6 +15,7 @@ from flask_admin import Admin, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy import select
 from wtforms import (
     FieldList,
     Form,
@@ -28,7 +29,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from models import utcnow
+from models import Procedure, utcnow
 from models.validation import format_nip, nip_error
 
 from .. import charts, documents, mutu
@@ -60,12 +61,29 @@ class QueryForm(FlaskForm):
         csrf = False
 
 
-class FilterForm(QueryForm):
+class ProcedureForm(QueryForm):
+    """The SOP measured: one procedure at a time, the default one unless chosen."""
+
+    sop = SelectField(_l("SOP"), choices=[], coerce=int, validate_choice=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        procedures = db.session.scalars(
+            select(Procedure).order_by(Procedure.is_default.desc(), Procedure.name)
+        ).all()
+        self.sop.choices = [(p.id, p.name) for p in procedures]
+        if not procedures:
+            self.sop.validate_choice = False  # nothing to measure yet
+        elif self.sop.raw_data in (None, [], [""]):
+            self.sop.data = procedures[0].id
+
+
+class FilterForm(ProcedureForm):
     year = LocaleIntegerField(_l("Year"), validators=[Optional(), YEAR_RANGE])
     period = SelectField(_l("IKU period"), choices=[], default="")
 
 
-class HalfYearForm(QueryForm):
+class HalfYearForm(ProcedureForm):
     year = LocaleIntegerField(_l("Year"), validators=[YEAR_RANGE])
     semester = SelectField(_l("Half-year"), choices=HALVES)
 
@@ -196,7 +214,7 @@ class DashboardView(GuardedView):
         if not form.validate():
             return self.render("dashboard/index.html", form=form, data=None), 400
         period = tuple(map(int, form.period.data.split("-"))) if form.period.data else None
-        scope = mutu.Scope.of(form.year.data, period=period, tz=self.tz)
+        scope = mutu.Scope.of(form.year.data, period=period, tz=self.tz, procedure=form.sop.data)
         data = mutu.dashboard(db.session, scope, WorkingCalendar.from_session(db.session, self.tz))
         return self.render("dashboard/index.html", form=form, data=data, charts=_charts(data))
 
@@ -207,9 +225,11 @@ class DashboardView(GuardedView):
         if not choice.validate():
             return self.render("dashboard/evaluation.html", choice=choice, form=None), 400
         year, half = choice.year.data, int(choice.semester.data)
-        sop, rows = mutu.evaluation(db.session, mutu.Scope.of(year, half, tz=self.tz))
+        scope = mutu.Scope.of(year, half, tz=self.tz, procedure=choice.sop.data)
+        sop, rows = mutu.evaluation(db.session, scope)
         page = {"choice": choice, "sop": sop, "rows": rows, "year": year, "half": half,
-                "overdue": mutu.overdue_by_step(db.session, utcnow())}  # fmt: skip
+                "procedure": choice.sop.data,
+                "overdue": mutu.overdue_by_step(db.session, utcnow(), scope)}  # fmt: skip
         if request.method == "GET":
             form = EvaluationForm(data={"assessed_on": _today(), **_assessor(), "steps": [
                 {"position": r.position, "note": r.note, "action": r.action,

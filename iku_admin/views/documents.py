@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import render_template, send_file
+from flask import abort, render_template, send_file
 from flask_admin import Admin, expose
 from sqlalchemy import select
 
-from models import Dossier, Sop
+from models import Dossier, Procedure, Sop
 
 from .. import documents, spreadsheet
 from ..extensions import db
@@ -30,8 +30,9 @@ class DocumentsView(GuardedView):
     def index(self):
         sops = db.session.scalars(select(Sop).order_by(Sop.number, Sop.version.desc())).all()
         dossiers = db.session.scalars(
-            select(Dossier).order_by(Dossier.id.desc()).limit(self.DOSSIER_LIMIT)
-        ).all()
+            select(Dossier).join(Dossier.sop).join(Sop.procedure)
+            .where(Procedure.carries_iku).order_by(Dossier.id.desc()).limit(self.DOSSIER_LIMIT)
+        ).all()  # fmt: skip
         return self.render(
             "documents/index.html",
             sops=sops,
@@ -42,16 +43,16 @@ class DocumentsView(GuardedView):
 
     @expose("/iku/<id:dossier_id>/")
     def iku(self, dossier_id: int):
-        return documents.iku_html(db.get_or_404(Dossier, dossier_id))
+        return documents.iku_html(_iku_dossier(dossier_id))
 
     @expose("/iku/<id:dossier_id>.pdf")
     def iku_pdf(self, dossier_id: int):
-        dossier = db.get_or_404(Dossier, dossier_id)
+        dossier = _iku_dossier(dossier_id)
         return _file(documents.iku_pdf(dossier), "application/pdf", f"IKU-{dossier.id}.pdf")
 
     @expose("/iku/<id:dossier_id>.xlsx")
     def iku_xlsx(self, dossier_id: int):
-        dossier = db.get_or_404(Dossier, dossier_id)
+        dossier = _iku_dossier(dossier_id)
         return _file(
             documents.iku_xlsx(dossier), spreadsheet.XLSX_MIMETYPE, f"IKU-{dossier.id}.xlsx", True
         )
@@ -65,6 +66,14 @@ class DocumentsView(GuardedView):
         sop = db.get_or_404(Sop, sop_id)
         name = f"SOP-{sop.id}-v{sop.version}.pdf"
         return _file(documents.sop_pdf(sop), "application/pdf", name)
+
+
+def _iku_dossier(dossier_id: int) -> Dossier:
+    """A dossier that has an IKU document (404 for another SOP's dossier)."""
+    dossier = db.get_or_404(Dossier, dossier_id)
+    if not dossier.carries_iku:
+        abort(404)
+    return dossier
 
 
 def _too_large(error: documents.DocumentTooLarge):

@@ -8,13 +8,14 @@ from collections import defaultdict
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
-from models import Dossier, Indicator, StepRecord, StrategicObjective, utcnow
+from models import Dossier, Indicator, Procedure, Sop, StepRecord, StrategicObjective, utcnow
 from models import search as search_index
 from models.validation import parse_integer
 
@@ -58,6 +59,19 @@ def action_label(step, name: str) -> str:
     return str(ACTION_LABELS[name])
 
 
+class _Procedures:
+    """The SOPs, as the list's filter options: read when the list draws its filters, on each
+    request (Flask-Admin keeps a filter's options from start-up, so a callable would be read
+    once and miss the SOPs added later)."""
+
+    def __iter__(self):
+        rows = db.session.execute(db.select(Procedure.id, Procedure.name).order_by(Procedure.name))
+        return iter(rows.all())
+
+    def __bool__(self) -> bool:
+        return True
+
+
 def _step_label(view, context, model, name):
     step = model.current_step
     if model.status == "done" or step is None:
@@ -81,16 +95,25 @@ class DossierView(IkuEditorMixin, GuardedModelView):
     column_default_sort = ("id", True)
     column_searchable_list = list(search_index.SEARCHED)  # the columns the indexes cover
     column_filters = ["current_step.position", "status", "period_start", "period_end",
-                      "letter_date"]  # fmt: skip
+                      "letter_date", IntEqualFilter(Sop.procedure_id, _l("SOP"),
+                                                    options=_Procedures())]  # fmt: skip
     column_sortable_list = ["id", "title", "period_start", "status", "revision_round",
                             "step_started_at", "step_due_at"]  # fmt: skip
     column_choices = {"status": [("in_progress", _l("In progress")), ("done", DONE)]}
     column_formatters = {"current_step": _step_label, "waiting": mutu.waiting_formatter,
                          "step_due_at": mutu.due_formatter}  # fmt: skip
     column_formatters_export = {"current_step": _step_label}
-    form_columns = ["title", "period_start", "period_end", "letter_number", "letter_date",
+    form_columns = ["sop", "title", "period_start", "period_end", "letter_number", "letter_date",
                     "letter_sender", "letter_subject", "outgoing_agenda_number",
                     "distribution_record"]  # fmt: skip
+    form_args = {
+        "sop": {
+            "label": _l("SOP"),
+            "query_factory": lambda: db.session.scalars(workflow.active_versions(db.session)),
+            "get_label": lambda sop: sop.procedure.name,
+            "allow_blank": False,
+        }
+    }
     # Filled in at step 9, not when the letter comes in.
     LATE_FIELDS = ("outgoing_agenda_number", "distribution_record")
     column_labels = {
@@ -157,6 +180,16 @@ class DossierView(IkuEditorMixin, GuardedModelView):
         form = super().create_form(obj)
         for name in self.LATE_FIELDS:
             delattr(form, name)
+        choices = list(form.sop.iter_choices())
+        if len(choices) <= 1:
+            delattr(form, "sop")  # one SOP: nothing to choose, the workflow takes it
+        elif "sop" not in request.form:
+            form.sop.data = form.sop.query[0]  # the default SOP first
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        delattr(form, "sop")  # a dossier keeps the SOP it was registered under
         return form
 
     def on_model_change(self, form, model, is_created):

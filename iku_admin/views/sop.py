@@ -8,7 +8,7 @@ from flask_admin.model.template import LinkRowAction
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
-from models import Sop, SopStep
+from models import Procedure, Sop, SopStep
 from models.validation import TIME_UNITS, parse_integer
 
 from .. import workflow
@@ -17,18 +17,66 @@ from ..i18n import _, _l
 from .base import GuardedModelView
 
 
+class ProcedureView(GuardedModelView):
+    """The SOPs an agency runs side by side ("Penyusunan IKU", "Penyusunan LKjIP"), each with
+    its versions; which carries an IKU, and which the registration form offers first."""
+
+    selection_text = _l("Select SOP #%(id)s")
+    allow_delete = False  # its versions and dossiers refer to it; a name can change
+    column_list = ["name", "carries_iku", "is_default"]
+    form_columns = ["name", "carries_iku"]
+    column_labels = {"name": _l("SOP"), "carries_iku": _l("Dossiers draft an IKU"),
+                     "is_default": _l("Offered first at registration")}  # fmt: skip
+    column_descriptions = {
+        "carries_iku": _l("Its dossiers have the IKU table, its editor and the IKU document."),
+        "is_default": _l('Set with the action “Make default” on the list.'),
+    }
+
+    def on_model_change(self, form, model, is_created):
+        if is_created and db.session.scalar(select(Procedure.id).limit(1)) is None:
+            model.is_default = True  # the only one is the default
+        if not is_created and db.inspect(model).attrs.carries_iku.history.has_changes():
+            open_ones = workflow.open_dossiers_of(db.session, model.id)
+            if open_ones:
+                raise ValidationError(_(
+                    "%(n)s open dossier(s) run on this SOP; whether they carry an IKU cannot "
+                    "change while they run.", n=open_ones))  # fmt: skip
+
+    @action("make_default", _l("Make default"),
+            _l("New dossiers will be offered the selected SOP first. Continue?"))  # fmt: skip
+    def action_make_default(self, ids):
+        ids = self.row_ids(ids)
+        if len(ids) != 1:
+            flash(_("Choose exactly one SOP to make the default."), "error")
+            return
+        procedure = db.get_or_404(Procedure, ids[0])
+        db.session.execute(
+            db.update(Procedure).values(
+                is_default=Procedure.id == procedure.id, row_version=Procedure.row_version + 1
+            )
+        )
+        db.session.commit()
+        flash(_("%(sop)s is now offered first.", sop=procedure), "success")
+
+    def is_action_allowed(self, name: str) -> bool:
+        return self.can_edit and super().is_action_allowed(name)
+
+
 class SopView(GuardedModelView):
     selection_text = _l("Select SOP version #%(id)s")
     allow_delete = False
-    column_list = ["number", "name", "version", "status", "ratified_on", "ratified_by_name"]
-    column_filters = ["number", "status"]
+    column_list = ["procedure", "number", "name", "version", "status", "ratified_on",
+                   "ratified_by_name"]  # fmt: skip
+    column_filters = ["procedure", "number", "status"]
     column_searchable_list = ["number", "name"]
     form_excluded_columns = ["steps", "status", "version", "row_version"]
+    form_args = {"procedure": {"allow_blank": False}}
     column_choices = {
         "status": [("draft", _l("Draft")), ("active", _l("Active")), ("retired", _l("Retired"))]
     }
     column_labels = {
-        "number": _l("SOP number"), "name": _l("SOP name"), "version": _l("Version"),
+        "procedure": _l("SOP"), "number": _l("SOP number"), "name": _l("SOP name"),
+        "version": _l("Version"),
         "status": _l("Status"), "agency": _l("Agency"), "government": _l("Government"),
         "made_on": _l("Date made"), "revised_on": _l("Date revised"),
         "ratified_on": _l("Date ratified"), "ratified_by_title": _l("Ratified by (title)"),
@@ -45,6 +93,13 @@ class SopView(GuardedModelView):
                 workflow.ensure_sop_editable(db.session, model.id)
             except workflow.WorkflowError as error:
                 raise ValidationError(str(error)) from error
+            moved = db.inspect(model).attrs.procedure_id.history.has_changes() or (
+                db.inspect(model).attrs.procedure.history.has_changes()
+            )
+            if moved and model.status == "active":
+                raise ValidationError(
+                    _("An active version stays with its SOP; make a new version instead.")
+                )
 
     @action("new_version", _l("New version"), _l("Copy the selected SOP versions into new drafts?"))
     def action_new_version(self, ids):
