@@ -203,8 +203,11 @@ def test_a_failed_flush_leaves_no_entry(db, people):
     steps = [SopStep(position=1, activity=f"Langkah {n}", role_id=staf, time_value=5,
                      time_unit="menit") for n in (1, 2)]  # fmt: skip
     # The SOP row is inserted, then its steps collide on (sop, position): all rolled back.
-    db.session.add(Sop(number="999/UJI", name="Uji", steps=steps,
-                       procedure_id=Procedure.default_id(db.session)))
+    db.session.add(
+        Sop(
+            number="999/UJI", name="Uji", steps=steps, procedure_id=Procedure.default_id(db.session)
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()

@@ -51,8 +51,12 @@ def test_changing_a_step_of_a_version_in_use_is_refused_with_an_offer(db, client
     assert response.status_code == 422 and IN_USE in response.text
     response = post(client, "/admin/sop_step/delete/", {"id": step.id})
     assert IN_USE in flashes(client.get(response.headers["Location"]).text)
-    header = {"row_version": sop.row_version, "procedure": sop.procedure_id, "number": sop.number,
-              "name": "Nama lain"}
+    header = {
+        "row_version": sop.row_version,
+        "procedure": sop.procedure_id,
+        "number": sop.number,
+        "name": "Nama lain",
+    }
     response = post(client, f"/admin/sop/edit/?id={sop.id}", header)
     assert response.status_code == 422 and IN_USE in response.text
     assert steps_state(db, sop.id) == before
@@ -120,8 +124,13 @@ def test_the_sop_list_actions_copy_and_activate_a_version(db, client, people):
     assert sop_action(client, "activate", v2.id).status_code == 302
     db.session.expire_all()
     assert (v1.status, v2.status) == ("retired", "active")
-    empty = Sop(number="503/2021/DPM PTSP", name="Kosong", version=5, status="draft",
-                procedure_id=Procedure.default_id(db.session))
+    empty = Sop(
+        number="503/2021/DPM PTSP",
+        name="Kosong",
+        version=5,
+        status="draft",
+        procedure_id=Procedure.default_id(db.session),
+    )
     db.session.add(empty)
     db.session.commit()
     response = sop_action(client, "activate", empty.id)
@@ -140,8 +149,13 @@ def test_each_new_version_gets_the_next_number(db, people):
 
 
 def test_a_version_without_steps_cannot_be_activated(db, people):
-    empty = Sop(number="503/2021/DPM PTSP", name="Kosong", version=5, status="draft",
-                procedure_id=Procedure.default_id(db.session))
+    empty = Sop(
+        number="503/2021/DPM PTSP",
+        name="Kosong",
+        version=5,
+        status="draft",
+        procedure_id=Procedure.default_id(db.session),
+    )
     db.session.add(empty)
     db.session.commit()
     with pytest.raises(workflow.WorkflowError, match="without steps cannot be activated"):

@@ -29,7 +29,7 @@ class ProcedureView(GuardedModelView):
                      "is_default": _l("Offered first at registration")}  # fmt: skip
     column_descriptions = {
         "carries_iku": _l("Its dossiers have the IKU table, its editor and the IKU document."),
-        "is_default": _l('Set with the action “Make default” on the list.'),
+        "is_default": _l("Set with the action “Make default” on the list."),
     }
 
     def on_model_change(self, form, model, is_created):
