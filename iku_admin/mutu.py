@@ -275,6 +275,15 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
     return and_(Dossier.status == "in_progress", Dossier.step_due_at < now)
 
 
+def is_overdue(dossier: Dossier, now: datetime) -> bool:
+    """``overdue_condition`` for a dossier already read (a list's row): the same rule."""
+    return (
+        dossier.status == "in_progress"
+        and dossier.step_due_at is not None
+        and dossier.step_due_at < now
+    )
+
+
 def on_time_condition(now: datetime) -> ColumnElement[bool]:
     """The open dossiers that ``overdue_condition`` leaves out (exactly its complement among
     them; a dossier without a due time is not overdue)."""
@@ -283,15 +292,12 @@ def on_time_condition(now: datetime) -> ColumnElement[bool]:
 
 
 def overdue_minutes(
-    session: Session, ids: list[int], now: datetime, calendar: WorkingCalendar
+    dossiers: list[Dossier], now: datetime, calendar: WorkingCalendar
 ) -> dict[int, int]:
-    """Which of these dossiers are overdue, and by how many working minutes (one query)."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Dossier.id, Dossier.step_due_at).where(Dossier.id.in_(ids), overdue_condition(now))
-    )
-    return {pk: calendar.working_minutes(due, now) for pk, due in rows}
+    """Which of these dossiers (already read) are overdue, and by how many working minutes."""
+    return {
+        d.id: calendar.working_minutes(d.step_due_at, now) for d in dossiers if is_overdue(d, now)
+    }
 
 
 def duration_text(minutes: int) -> str:
@@ -863,16 +869,6 @@ def waiting_formatter(view, context, model: Dossier, name: str) -> Markup:
     return waiting_cell(model, request_calendar(), utcnow())
 
 
-def list_overdue(ids: list[int]) -> dict[int, int]:
-    """The overdue ones among a list page's dossiers (kept for the page's due column)."""
-    g.overdue_minutes = overdue_minutes(db.session, ids, utcnow(), request_calendar())
-    g.overdue_listed = set(ids)
-    return g.overdue_minutes
-
-
 def due_formatter(view, context, model: Dossier, name: str) -> Markup:
-    """Flask-Admin column formatter around ``due_cell``: the overdue ones come from
-    ``list_overdue`` for the whole page (a row not on it is asked for on its own)."""
-    if model.id not in g.get("overdue_listed", ()):
-        list_overdue([model.id])
-    return due_cell(model, g.overdue_minutes.get(model.id))
+    """Flask-Admin column formatter around ``due_cell``, for a row the list already read."""
+    return due_cell(model, overdue_minutes([model], utcnow(), request_calendar()).get(model.id))

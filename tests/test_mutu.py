@@ -303,8 +303,8 @@ def test_waiting_and_due_cells(db, history, app):
         late = mutu.waiting_cell(o1, CAL, NOW)
         # started Mon 4 May 10:00: Mon 10:00-16:00 (300) + Tue 450 + Wed 07:30-14:00 (330)
         assert late.startswith("1,080 / 450 min")
-        # the overdue mark is in the due column, from the one overdue query
-        late_minutes = mutu.overdue_minutes(db.session, [o1.id, o3.id], NOW, CAL)
+        # the overdue mark is in the due column
+        late_minutes = mutu.overdue_minutes([o1, o3], NOW, CAL)
         assert set(late_minutes) == {o1.id}
         assert "late by" in mutu.due_cell(o1, late_minutes.get(o1.id))
         assert "late by" not in mutu.due_cell(o3, late_minutes.get(o3.id))

@@ -139,13 +139,6 @@ class DossierView(IkuEditorMixin, GuardedModelView):
     def get_query(self):
         return super().get_query().options(joinedload(Dossier.current_step))
 
-    def get_list(self, *args, **kwargs):
-        count, data = super().get_list(*args, **kwargs)
-        if kwargs.get("execute", True) and data is not None:
-            # The page's overdue dossiers, for its due column: one query for the page.
-            mutu.list_overdue([model.id for model in data])
-        return count, data
-
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Flask-Admin's search, its plain words answered by the search index and its other
         words narrowed by it (models/search.py): PostgreSQL's trigram index over the searched
@@ -230,7 +223,7 @@ class DossierView(IkuEditorMixin, GuardedModelView):
         actions = workflow.available_actions(dossier, user)
         step = dossier.current_step
         now = utcnow()
-        late = mutu.overdue_minutes(db.session, [dossier.id], now, mutu.request_calendar())
+        late = mutu.overdue_minutes([dossier], now, mutu.request_calendar())
         page = self.render(
             self.details_template,
             model=dossier,

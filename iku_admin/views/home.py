@@ -40,7 +40,7 @@ class HomeView(GuardedIndexView):
         calendar = WorkingCalendar.from_session(db.session, current_app.config["IKU_TIMEZONE"])
         now = utcnow()
         ids = [d.id for d in tasks]
-        late = mutu.overdue_minutes(db.session, ids, now, calendar)
+        late = mutu.overdue_minutes(tasks, now, calendar)
         returns = {
             pk: note for pk, note in workflow.latest_returns(db.session, ids).items()
             if note.pending
