@@ -106,6 +106,7 @@ def test_every_revision_upgrades_a_populated_database_and_keeps_its_data(app):
     """Dossiers with history, a return and IKU content, then down to 0001 and up again one
     revision at a time: every row comes through (SQLite rebuilds tables referred to by
     others on the way), return targets and who signs are as before, the matrix is filled."""
+    from conftest import assert_totals_match_history
     from sqlalchemy import select
 
     from iku_admin import auth
@@ -137,6 +138,11 @@ def test_every_revision_upgrades_a_populated_database_and_keeps_its_data(app):
     assert {(s.id, s.return_to_step_id) for s in sop.steps} == returns
     assert (signing_step(sop).id, [r.code for r in initialling_roles(sop)]) == signing
     assert auth.current_matrix(_db.session) == auth.DEFAULT_MATRIX
+    # The SOP became a procedure of its own, the default one, drafting an IKU; the totals
+    # were rebuilt per procedure from the history.
+    assert (sop.procedure.name, sop.procedure.is_default, sop.procedure.carries_iku) == (
+        sop.name, True, True)  # fmt: skip
+    assert_totals_match_history(_db.session.connection())
 
 
 FAILING_REVISION = '''

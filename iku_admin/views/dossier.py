@@ -173,11 +173,12 @@ class DossierView(IkuEditorMixin, GuardedModelView):
         form = super().create_form(obj)
         for name in self.LATE_FIELDS:
             delattr(form, name)
-        choices = list(form.sop.iter_choices())
-        if len(choices) <= 1:
-            delattr(form, "sop")  # one SOP: nothing to choose, the workflow takes it
-        elif "sop" not in request.form:
-            form.sop.data = form.sop.query[0]  # the default SOP first
+        versions = db.session.scalars(workflow.active_versions(db.session)).all()
+        if len(versions) <= 1 or (request.method == "POST" and "sop" not in request.form):
+            # Nothing to choose, or nothing chosen: the workflow takes the default SOP.
+            delattr(form, "sop")
+        elif request.method == "GET":
+            form.sop.data = versions[0]  # the default SOP's, offered first
         return form
 
     def edit_form(self, obj=None):
