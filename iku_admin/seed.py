@@ -27,10 +27,10 @@ from models import (
 from models.validation import INDICATOR_UNITS
 
 from . import workflow
-from .requirements import IKU_CONTENT
 from .auth import ROLE_NAMES, seed_permissions
 from .calendar import DEFAULT_WEEK
 from .letterhead import seed_agency
+from .requirements import IKU_CONTENT
 
 SOP_HEADER = {
     "number": "503/2021/DPM PTSP",

@@ -354,14 +354,14 @@ def _set_fields(session: Session, dossier: Dossier, user: User, seen: int,
     refusal = _refusal(dossier, user, "complete", "", None, None, check_inputs=False)
     if refusal:
         raise WorkflowError(refusal)
-    for field in requirements.step_fields(session, dossier.current_step.requirements):
-        if field.name not in fields:
+    for required in requirements.step_fields(session, dossier.current_step.requirements):
+        if required.name not in fields:
             continue
-        value = (fields[field.name] or "").strip()
-        if field.max_length is not None and len(value) > field.max_length:
-            raise WorkflowError(_("%(field)s: at most %(n)s characters.", field=field.phrase,
-                                  n=field.max_length))  # fmt: skip
-        field.write(dossier, value)
+        value = (fields[required.name] or "").strip()
+        if required.max_length is not None and len(value) > required.max_length:
+            raise WorkflowError(_("%(field)s: at most %(n)s characters.", field=required.phrase,
+                                  n=required.max_length))  # fmt: skip
+        required.write(dossier, value)
     try:
         session.flush()  # the version check of an ORM update: nobody changed it meanwhile
     except StaleDataError as error:

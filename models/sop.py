@@ -90,9 +90,7 @@ class SopStep(Base):
     # What is checked before the step can be finished (Kelengkapan): names of named checks and
     # of dossier fields, chosen in the panel; iku_admin/requirements.py is their vocabulary and
     # checks the names at every flush.
-    requirements: Mapped[list[str]] = mapped_column(
-        JSON, default=lambda: [], server_default="[]"
-    )
+    requirements: Mapped[list[str]] = mapped_column(JSON, default=lambda: [], server_default="[]")
     # The verb on the button that finishes this step ("Beri Paraf", "Tandatangani"); a review
     # step's buttons are "approve" and "return" and ignore it. Empty: the generic label.
     action_label: Mapped[str] = mapped_column(String(60), default="", server_default="")
