@@ -117,7 +117,8 @@ def fields(session: Session | None) -> dict[str, Field]:
     found = dict(FIELDS)
     # >>> Custom dossier fields (code -> label, values in ``Dossier.extra``) are appended here,
     # as ``Field`` objects whose ``read``/``write`` use ``dossier.extra[code]``; this is the
-    # only place that needs to know about them. <<<
+    # only place that needs to know about them. This runs for each listed step and at each
+    # flush that writes a step: read the custom fields once per session (``session.info``). <<<
     return found
 
 

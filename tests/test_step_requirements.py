@@ -145,6 +145,8 @@ def test_the_model_refuses_unknown_and_repeated_names_at_the_flush(db):
     db.session.rollback()
     with pytest.raises(RuleError, match="listed twice"):
         step.requirements = ["distribution_record", "distribution_record"]
+    with pytest.raises(RuleError, match="is a name"):
+        step.requirements = [{"check": "iku_content"}]
 
 
 def test_a_new_version_copies_the_lists_and_an_insert_keeps_them(db, client, people):
