@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import models.base
 
-from . import assets, audit, auth, config, content_lock
+from . import assets, audit, auth, config, content_lock, requirements
 from .extensions import babel, compress, csrf, db, login_manager, migrate
 from .i18n import TRANSLATIONS, _, fmt_date, fmt_number, select_locale
 
@@ -56,6 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _init_login(app)
     audit.init_app(app)
     content_lock.init_app(app)
+    requirements.init_app(app)
 
     from .views import init_views
 

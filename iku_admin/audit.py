@@ -70,8 +70,8 @@ def init_app(app: Flask) -> None:
 
 def json_value(value):
     """A column value as JSON: dates, times and datetimes in ISO 8601, Decimal as a string,
-    bytes in base64."""
-    if value is None or isinstance(value, bool | int | float | str):
+    bytes in base64; a JSON column's list or object as it is."""
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
         return value
     if isinstance(value, date | datetime | time):
         return value.isoformat()

@@ -31,7 +31,7 @@ from models import Dossier, Indicator, IndicatorTarget, IndicatorUnit, Strategic
 from models.dossier import POLARITIES
 from models.validation import single_line_error
 
-from . import workflow
+from . import requirements, workflow
 from .i18n import _, fmt_number
 from .numbers import Bounds, NumberError
 
@@ -147,7 +147,7 @@ def rows_of(
                     indicator.id,
                     {name: getattr(indicator, name) or "" for name in INDICATOR_FIELDS},
                     {year: fmt_number(targets.get(year), exact=True) for year in dossier.years},
-                    workflow.indicator_gaps(indicator, dossier.years) if check else {},
+                    requirements.indicator_gaps(indicator, dossier.years) if check else {},
                 )
             )
         grid.append(row)

@@ -31,6 +31,7 @@ from . import workflow
 from .auth import ROLE_NAMES, seed_permissions
 from .calendar import DEFAULT_WEEK
 from .letterhead import seed_agency
+from .requirements import IKU_CONTENT
 
 SOP_HEADER = {
     "number": "503/2021/DPM PTSP",
@@ -69,39 +70,40 @@ SOP_HEADER = {
 
 _IKU = "Indikator Kinerja Utama"
 # position, activity, role, input, output, time value, unit, kind, returns to, notes,
-# requirement (Kelengkapan checked before the step can be finished), action label (the verb on
-# the button that finishes the step)
+# requirements (Kelengkapan checked before the step can be finished: names from
+# iku_admin/requirements.py), action label (the verb on the button that finishes the step)
 SOP_STEPS = [
     (1, "Memerintahkan untuk menyusun Indikator Kinerja Utama", "kepala_dinas",
-     "Surat masuk", "Disposisi pada surat masuk", 10, "menit", "task", None, "", "",
+     "Surat masuk", "Disposisi pada surat masuk", 10, "menit", "task", None, "", [],
      "Beri Perintah"),
     (2, "Memerintahkan untuk menyusun Indikator Kinerja Utama, memberikan pengarahan",
      "sekretaris", "Disposisi pada surat masuk", "Disposisi pada surat masuk", 20, "menit",
-     "task", None, "", "",
+     "task", None, "", [],
      "Beri Pengarahan"),
     (3, "Menyusun konsep Indikator Kinerja Utama", "tim_sakip", "Disposisi pada surat masuk",
-     f"Konsep {_IKU}", 1, "hari", "task", None, "", "iku_content",
+     f"Konsep {_IKU}", 1, "hari", "task", None, "", [IKU_CONTENT],
      "Susun Konsep"),
     (4, "Mengetik konsep Indikator Kinerja Utama", "staf", f"Konsep {_IKU}",
-     f"Konsep {_IKU}", 1, "hari", "task", None, "", "iku_content",
+     f"Konsep {_IKU}", 1, "hari", "task", None, "", [IKU_CONTENT],
      "Ketik Konsep"),
     (5, "Memeriksa ketikan konsep Indikator Kinerja Utama; bila setuju diserahkan ke Analis "
      "Perencana, jika tidak diserahkan ke staf untuk diperbaiki", "sekretaris", _IKU, _IKU,
-     30, "menit", "review", 4, "", "",
+     30, "menit", "review", 4, "", [],
      "Periksa"),
     (6, "Pemberian paraf", "perencana", _IKU, f"{_IKU} yang sudah diparaf", 30, "menit",
-     "task", None, "", "",
+     "task", None, "", [],
      "Beri Paraf"),
     (7, "Pemberian tanda tangan", "kepala_dinas", f"{_IKU} yang sudah diparaf",
-     f"{_IKU} yang sudah ditandatangani", 1, "hari", "task", None, "", "",
+     f"{_IKU} yang sudah ditandatangani", 1, "hari", "task", None, "", [],
      "Tandatangani"),
     (8, "Memerintahkan untuk mengagendakan, menggandakan dan mendistribusikan", "sekretaris",
      f"{_IKU} yang sudah ditandatangani", f"{_IKU} yang sudah ditandatangani", 5, "menit",
-     "task", None, "", "",
+     "task", None, "", [],
      "Perintahkan Distribusi"),
     (9, "Mengagendakan, menggandakan dan mendistribusikan", "staf",
      f"{_IKU} yang sudah ditandatangani", "Agenda surat keluar, bukti pengiriman", 15,
-     "menit", "task", None, "SOP Pengagendaan Surat Keluar dan SOP Caraka", "outgoing_letter",
+     "menit", "task", None, "SOP Pengagendaan Surat Keluar dan SOP Caraka",
+     ["outgoing_agenda_number", "distribution_record"],
      "Agendakan dan Distribusikan"),
 ]  # fmt: skip
 # Who signs the IKU document (the head of agency, at step 7) and who initials it (the
@@ -134,7 +136,7 @@ def seed(session: Session) -> Sop:
                 SopStep(
                     position=position, activity=activity, role=roles[role], input=given,
                     output=output, time_value=value, time_unit=unit, kind=kind, notes=notes,
-                    requirement=need, action_label=label,
+                    requirements=need, action_label=label,
                     signature=SOP_SIGNATURES.get(position, ""),
                 )
             )  # fmt: skip
@@ -311,7 +313,7 @@ def _walk(dossier: Dossier, by_role: dict, until: int | None) -> None:
             else:
                 workflow.approve(dossier, user, "Sudah sesuai.")
         else:
-            if step.requirement == "outgoing_letter":
+            if "outgoing_agenda_number" in step.requirements:
                 dossier.outgoing_agenda_number = "050/112/DPMPTSP/2026"
                 dossier.distribution_record = "Dikirim ke Bappeda, Inspektorat dan BPKAD"
                 object_session(dossier).commit()  # saved as staf would, before finishing

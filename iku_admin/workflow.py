@@ -33,21 +33,13 @@ from models import (
     utcnow,
 )
 
-from . import mutu
+from . import mutu, requirements
 from .calendar import WorkingCalendar
-from .i18n import _, _l
+from .i18n import _
 
 ACTIONS = ("complete", "approve", "return")
 # The history outcome each action writes.
 OUTCOMES = {"complete": "done", "approve": "approved", "return": "returned"}
-# The dossier fields a step requirement checks, which the person finishing the step types in
-# with the same submit (requirement -> field names, in the order they are asked for).
-STEP_FIELDS = {"outgoing_letter": ("outgoing_agenda_number", "distribution_record")}
-# How those fields are named inside a sentence ("Incomplete: …").
-FIELD_LABELS = {
-    "outgoing_agenda_number": _l("outgoing letter agenda number"),
-    "distribution_record": _l("distribution record"),
-}
 
 
 class WorkflowError(Exception):
@@ -121,57 +113,25 @@ def ensure_dossier_editable(dossier: Dossier) -> None:
         )
 
 
-# What the IKU check (requirement "iku_content") wants of every indicator besides targets.
-INDICATOR_REQUIRED = {
-    "definition": _l("definition/formula"),
-    "unit": _l("unit"),
-    "data_source": _l("data source"),
-    "responsible": _l("responsible official"),
-}
-
-
-def indicator_gaps(indicator, years: list[int]) -> dict[str, str]:
-    """What one indicator lacks for the IKU check: field name (``targets`` for the yearly
-    targets) -> what to tell the user. Read by the check and by the IKU editor alike."""
-    gaps = {name: str(label) for name, label in INDICATOR_REQUIRED.items()
-            if not getattr(indicator, name)}  # fmt: skip
-    absent = sorted(set(years) - {t.year for t in indicator.targets if t.target is not None})
-    if absent:
-        gaps["targets"] = _("targets for %(years)s", years=", ".join(map(str, absent)))
-    return gaps
-
-
 def iku_step(dossier: Dossier) -> SopStep | None:
     """The step, now or next, whose completeness check is the IKU content (step 3 of the
     seeded SOP), or None when no step ahead checks it."""
     if dossier.status == "done" or dossier.current_step is None:
         return None
     here = dossier.current_step.position
-    ahead = [s for s in dossier.sop.steps if s.requirement == "iku_content" and s.position >= here]
+    ahead = [s for s in dossier.sop.steps
+             if requirements.IKU_CONTENT in s.requirements and s.position >= here]  # fmt: skip
     return min(ahead, key=lambda s: s.position, default=None)
 
 
 def missing_inputs(dossier: Dossier, step: SopStep) -> list[str]:
     """What the step still needs before it can be finished (Kelengkapan), as messages."""
-    missing: list[str] = []
-    if step.requirement == "iku_content":
-        indicators = [i for o in dossier.objectives for i in o.indicators]
-        if not indicators:
-            missing.append(_("at least one indicator"))
-        for indicator in indicators:
-            lacking = indicator_gaps(indicator, dossier.years)
-            if lacking:
-                missing.append(f"{indicator.name}: {', '.join(lacking.values())}")
-    else:
-        for name in STEP_FIELDS.get(step.requirement, ()):
-            if not (getattr(dossier, name) or "").strip():
-                missing.append(str(FIELD_LABELS[name]))
-    return missing
+    return requirements.missing(dossier, step.requirements)
 
 
-def step_fields(step: SopStep | None) -> tuple[str, ...]:
-    """The dossier fields the step's requirement checks (typed in when finishing it)."""
-    return STEP_FIELDS.get(step.requirement, ()) if step is not None else ()
+def step_fields(step: SopStep | None) -> list[str]:
+    """The dossier fields the step requires, in order (typed in when finishing it)."""
+    return requirements.field_names(step.requirements) if step is not None else []
 
 
 @dataclass(frozen=True)
@@ -348,7 +308,7 @@ def complete(
     """Finish a task step and move to the next step (after the last one: done).
 
     ``seen_version`` is the dossier version the user saw; by default the one in memory.
-    ``fields`` are values of the fields the step's requirement checks (``step_fields``),
+    ``fields`` are values of the fields the step requires (``step_fields``),
     typed in when finishing it: they are saved and the step finished in one transaction, or,
     when the step is refused, neither.
     """
@@ -399,17 +359,14 @@ def _set_fields(session: Session, dossier: Dossier, user: User, seen: int,
     refusal = _refusal(dossier, user, "complete", "", None, None, check_inputs=False)
     if refusal:
         raise WorkflowError(refusal)
-    columns = Dossier.__table__.columns
-    for name in step_fields(dossier.current_step):
-        if name not in fields:
+    for required in requirements.step_fields(session, dossier.current_step.requirements):
+        if required.name not in fields:
             continue
-        value = (fields[name] or "").strip()
-        length = columns[name].type.length
-        if length is not None and len(value) > length:
-            raise WorkflowError(
-                _("%(field)s: at most %(n)s characters.", field=FIELD_LABELS[name], n=length)
-            )
-        setattr(dossier, name, value)
+        value = (fields[required.name] or "").strip()
+        if required.max_length is not None and len(value) > required.max_length:
+            raise WorkflowError(_("%(field)s: at most %(n)s characters.", field=required.phrase,
+                                  n=required.max_length))  # fmt: skip
+        required.write(dossier, value)
     try:
         session.flush()  # the version check of an ORM update: nobody changed it meanwhile
     except StaleDataError as error:
@@ -470,7 +427,9 @@ def _load(session: Session, action: str, ids: list[int]) -> dict[int, Dossier]:
     needs_content = [
         d.id
         for d in dossiers.values()
-        if action != "return" and d.current_step and d.current_step.requirement == "iku_content"
+        if action != "return"
+        and d.current_step
+        and requirements.IKU_CONTENT in d.current_step.requirements
     ]
     if needs_content:
         objectives = session.scalars(
@@ -753,6 +712,7 @@ def new_sop_version(session: Session, sop: Sop) -> Sop:
         status="draft",
     )
     step_skip = {"id", "sop_id", "row_version", "standard_minutes", "return_to_step_id"}
+    # (``SopStep.requirements`` is given a list of its own by the model, not the original's.)
     copies = {}
     for step in sop.steps:
         copies[step.id] = SopStep(**{c.key: getattr(step, c.key) for c in SopStep.__table__.columns
@@ -804,7 +764,7 @@ def activation_errors(session: Session, sop: Sop) -> list[str]:
         errors += [
             _("Step %(n)s (%(activity)s) checks the IKU content, but the SOP %(sop)s does not "
               "draft an IKU.", n=step.position, activity=step.activity, sop=sop.procedure)
-            for step in sop.steps if step.requirement == "iku_content"
+            for step in sop.steps if "iku_content" in step.requirements
         ]  # fmt: skip
     signing = [step for step in sop.steps if step.signature == "sign"]
     if len(signing) > 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -22,10 +23,6 @@ from .validation import N_, TIME_UNITS, RuleError, standard_minutes
 
 SOP_STATUSES = ("draft", "active", "retired")
 STEP_KINDS = ("task", "review")
-# What a step checks before it can be finished (Kelengkapan), as data:
-# "iku_content": at least one complete indicator with a target for every year;
-# "outgoing_letter": the outgoing agenda number and the distribution record.
-STEP_REQUIREMENTS = ("", "iku_content", "outgoing_letter")
 # What the step's actor does on the IKU document: "sign" (the signature under the table; the
 # person who did the step signs), "initial" (a row of the paraf table), or nothing.
 STEP_SIGNATURES = ("", "sign", "initial")
@@ -113,9 +110,6 @@ class SopStep(Base):
         UniqueConstraint("sop_id", "position"),
         CheckConstraint("time_value > 0", name="time_positive"),
         CheckConstraint("kind in ('task', 'review')", name="kind"),
-        CheckConstraint(
-            "requirement in ('', 'iku_content', 'outgoing_letter')", name="requirement"
-        ),
         CheckConstraint("signature in ('', 'sign', 'initial')", name="signature"),
     )
 
@@ -135,7 +129,10 @@ class SopStep(Base):
     return_to_step_id: Mapped[int | None] = mapped_column(
         ForeignKey("sop_step.id", ondelete="SET NULL")
     )
-    requirement: Mapped[str] = mapped_column(String(20), default="")
+    # What is checked before the step can be finished (Kelengkapan): names of named checks and
+    # of dossier fields, chosen in the panel; iku_admin/requirements.py is their vocabulary and
+    # checks the names at every flush.
+    requirements: Mapped[list[str]] = mapped_column(JSON, default=lambda: [], server_default="[]")
     # The verb on the button that finishes this step ("Beri Paraf", "Tandatangani"); a review
     # step's buttons are "approve" and "return" and ignore it. Empty: the generic label.
     action_label: Mapped[str] = mapped_column(String(60), default="", server_default="")
@@ -156,6 +153,18 @@ class SopStep(Base):
     def time_label(self) -> str:
         """The standard time as written on the sheet, e.g. "1 hari"."""
         return f"{self.time_value} {self.time_unit}"
+
+    @validates("requirements")
+    def _check_requirements(self, key: str, value) -> list[str]:
+        """A list of names, each once; always a list of its own (a copied step does not share
+        its original's)."""
+        names = list(value or [])
+        if not all(isinstance(name, str) for name in names):
+            raise RuleError(N_("A requirement is a name."))
+        twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+        if twice is not None:
+            raise RuleError(N_("The requirement %(name)s is listed twice."), name=twice)
+        return names
 
     @validates("time_value", "time_unit")
     def _sync_minutes(self, key: str, value):

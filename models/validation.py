@@ -18,7 +18,15 @@ def N_(message: str) -> str:
 
 class RuleError(ValueError):
     """A value a model refuses; the message is the rule's message id (fit to show translated),
-    unlike the text of any other ValueError."""
+    unlike the text of any other ValueError, with the values it names (``params``)."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+    def __str__(self) -> str:
+        return self.message % self.params if self.params else self.message
 
 
 # What an Integer column holds on every engine (PostgreSQL's integer): -INT_LIMIT <= n < INT_LIMIT.

@@ -40,7 +40,7 @@ FORMS = [
      ["username", "full_name", "nip", "position", "roles", "locale", "password"]),
     ("admin", "/admin/sop_step/new/", None,
      ["sop", "position", "activity", "role", "input", "output", "time_value", "time_unit",
-      "kind", "return_to", "requirement", "signature", "notes"]),
+      "kind", "return_to", "requirements", "signature", "notes"]),
     ("admin", "/admin/calendar_day/new/", None, ["day", "kind", "description"]),
     ("timsakip", "/admin/target/new/", None, ["indicator", "year", "target"]),
 ]  # fmt: skip

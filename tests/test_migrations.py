@@ -117,6 +117,8 @@ def test_every_revision_upgrades_a_populated_database_and_keeps_its_data(app):
     demo(_db.session)
     sop = _db.session.scalar(select(Sop))
     returns = {(s.id, s.return_to_step_id) for s in sop.steps}
+    checks = {(s.id, tuple(s.requirements)) for s in sop.steps}
+    assert len({names for _id, names in checks}) == 3  # nothing, the IKU, the letter's fields
     signing = (signing_step(sop).id, [r.code for r in initialling_roles(sop)])
     assert signing == (sop.steps[6].id, ["sekretaris", "perencana"])
     assert sop.steps[4].return_to is sop.steps[3]
@@ -136,6 +138,7 @@ def test_every_revision_upgrades_a_populated_database_and_keeps_its_data(app):
     _db.session.remove()
     sop = _db.session.scalar(select(Sop))
     assert {(s.id, s.return_to_step_id) for s in sop.steps} == returns
+    assert {(s.id, tuple(s.requirements)) for s in sop.steps} == checks
     assert (signing_step(sop).id, [r.code for r in initialling_roles(sop)]) == signing
     assert auth.current_matrix(_db.session) == auth.DEFAULT_MATRIX
     # The SOP became a procedure of its own, the default one, drafting an IKU; the totals
@@ -143,6 +146,34 @@ def test_every_revision_upgrades_a_populated_database_and_keeps_its_data(app):
     assert (sop.procedure.name, sop.procedure.is_default, sop.procedure.carries_iku) == (
         sop.name, True, True)  # fmt: skip
     assert_totals_match_history(_db.session.connection())
+
+
+def test_each_step_requirement_becomes_a_list_of_requirements(app):
+    """0013: "iku_content" stays the IKU check, "outgoing_letter" becomes the two fields it
+    checked, nothing stays nothing; the old column and its CHECK constraint are gone."""
+    from sqlalchemy import select, text
+
+    from models import Sop
+
+    _db.session.remove()
+    downgrade(revision="0011_indicator_units")
+    with _db.engine.begin() as conn:
+        old = dict(conn.execute(text("SELECT position, requirement FROM sop_step")).all())
+        assert (old[1], old[3], old[4], old[9]) == ("", "iku_content", "iku_content",
+                                                    "outgoing_letter")  # fmt: skip
+        conn.execute(text("UPDATE sop_step SET requirement = 'outgoing_letter' "
+                          "WHERE position = 1"))  # fmt: skip
+    upgrade(revision="0013_step_requirements")
+    assert "requirement" not in {c["name"] for c in inspect(_db.engine).get_columns("sop_step")}
+    assert not [c for c in inspect(_db.engine).get_check_constraints("sop_step")
+                if "requirement" in c["sqltext"]]  # fmt: skip
+    upgrade()
+    sop = _db.session.scalar(select(Sop))
+    letter = ["outgoing_agenda_number", "distribution_record"]
+    assert {s.position: s.requirements for s in sop.steps} == {
+        1: letter, 2: [], 3: ["iku_content"], 4: ["iku_content"], 5: [], 6: [], 7: [], 8: [],
+        9: letter,
+    }  # fmt: skip
 
 
 FAILING_REVISION = '''

@@ -181,7 +181,7 @@ def test_the_admin_keeps_the_procedures_and_the_default(db, client, people):
 def test_a_version_that_checks_an_iku_is_not_activated_for_a_procedure_without_one(db, people):
     lkjip = make_procedure(db)
     draft = workflow.new_sop_version(db.session, lkjip)
-    draft.steps[0].requirement = "iku_content"
+    draft.steps[0].requirements = ["iku_content"]
     db.session.commit()
     with pytest.raises(workflow.WorkflowError, match="tidak menyusun IKU"):
         workflow.activate_sop(db.session, draft)

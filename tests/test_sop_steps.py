@@ -35,7 +35,7 @@ def new_step(sop: Sop, position: int, **changes) -> dict:
     role = sop.steps[0].role
     data = {"sop": sop.id, "position": position, "activity": "Memverifikasi konsep IKU",
             "role": role.id, "input": "", "output": "", "time_value": 1, "time_unit": "jam",
-            "kind": "task", "return_to": "", "requirement": "", "signature": "", "notes": "",
+            "kind": "task", "return_to": "", "requirements": [], "signature": "", "notes": "",
             "action_label": "Verifikasi"}  # fmt: skip
     return data | changes
 

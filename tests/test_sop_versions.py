@@ -20,7 +20,7 @@ def step_form(step: SopStep, **changes) -> dict:
         "activity": step.activity, "role": step.role_id, "input": step.input,
         "output": step.output, "time_value": step.time_value, "time_unit": step.time_unit,
         "kind": step.kind, "return_to": step.return_to_step_id or "",
-        "requirement": step.requirement, "notes": step.notes,
+        "requirements": step.requirements, "notes": step.notes,
     }  # fmt: skip
     return data | changes
 
@@ -80,7 +80,7 @@ def test_open_dossiers_finish_on_their_version_and_new_ones_take_the_active_one(
     v2 = workflow.new_sop_version(db.session, v1)
     assert (v2.number, v2.version, v2.status, v2.name) == (v1.number, 2, "draft", v1.name)
     copied = ["position", "activity", "role_id", "input", "output", "time_value", "time_unit",
-              "standard_minutes", "kind", "requirement", "signature", "notes"]  # fmt: skip
+              "standard_minutes", "kind", "requirements", "signature", "notes"]  # fmt: skip
     assert [[getattr(s, c) for c in copied] for s in v2.steps] == [
         [getattr(s, c) for c in copied] for s in v1.steps
     ]

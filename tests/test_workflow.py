@@ -51,9 +51,9 @@ def advance(dossier: Dossier, people, until: int) -> Dossier:
     """
     while position(dossier) < until:
         step = dossier.current_step
-        if step.requirement == "iku_content" and not dossier.objectives:
+        if "iku_content" in step.requirements and not dossier.objectives:
             fill_iku(dossier)
-        if step.requirement == "outgoing_letter" and not dossier.outgoing_agenda_number:
+        if "outgoing_agenda_number" in step.requirements and not dossier.outgoing_agenda_number:
             dossier.outgoing_agenda_number = "050/123/DPMPTSP/2026"
             dossier.distribution_record = "Dikirim ke Bappeda dan Inspektorat"
         act = workflow.approve if step.kind == "review" else workflow.complete

@@ -144,9 +144,9 @@ class WorkflowMachine(RuleBasedStateMachine):
             step = dossier.current_step
             if step is None:
                 return
-            if step.requirement == "iku_content" and not dossier.objectives:
+            if "iku_content" in step.requirements and not dossier.objectives:
                 fill_iku(dossier)
-            if step.requirement == "outgoing_letter":
+            if "outgoing_agenda_number" in step.requirements:
                 self.register_letter(index)
                 dossier = self.dossier(index)
             last = dossier.records[-1].user_id if dossier.records else None

@@ -400,7 +400,7 @@ class GuardedModelView(SameSiteReturn, ModelView):
                     "or a record still in use)."), "error")  # fmt: skip
             return True
         if isinstance(exc, RuleError):  # a model rule; its message is a msgid
-            flash(_(str(exc)), "error")
+            flash(_(exc.message, **exc.params), "error")
             return True
         if isinstance(exc, ValidationError):  # a view's rule, its message translated
             return super().handle_view_exception(exc)

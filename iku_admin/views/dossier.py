@@ -19,7 +19,7 @@ from models import Dossier, Indicator, Procedure, Sop, StepRecord, StrategicObje
 from models import search as search_index
 from models.validation import parse_integer
 
-from .. import mutu, workflow
+from .. import mutu, requirements, workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
@@ -250,19 +250,21 @@ class DossierView(IkuEditorMixin, GuardedModelView):
         return page, status
 
     def _step_fields(self, dossier: Dossier, typed: dict) -> list[dict]:
-        """The fields the current step needs, to type in with its button: name, label, help,
-        the value (what was typed, else what is stored), the largest length, one line or
-        several."""
-        columns = Dossier.__table__.columns
+        """The fields the current step requires, to type in with its button: name, label,
+        help, the value (what was typed, else what is stored), the largest length, one line
+        or several."""
         return [
             {
-                "name": name,
-                "label": self.column_labels[name],
-                "help": self.column_descriptions.get(name, ""),
-                "value": typed[name] if name in typed else getattr(dossier, name),
-                "maxlength": columns[name].type.length,
+                "name": field.name,
+                "label": field.label,
+                "help": self.column_descriptions.get(field.name, ""),
+                "value": typed[field.name] if field.name in typed else field.read(dossier),
+                "maxlength": field.max_length,
+                "multi_line": field.multi_line,
             }
-            for name in workflow.step_fields(dossier.current_step)
+            for field in requirements.step_fields(
+                db.session, workflow.step_fields(dossier.current_step)
+            )
         ]
 
     @expose("/transition/", methods=["POST"])

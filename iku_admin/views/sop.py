@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from flask import flash, request, url_for
 from flask_admin.actions import action
+from flask_admin.form.widgets import Select2Widget
 from flask_admin.model.template import LinkRowAction
 from sqlalchemy import select
+from wtforms import SelectMultipleField
 from wtforms.validators import ValidationError
 
 from models import Procedure, Sop, SopStep
 from models.validation import TIME_UNITS, parse_integer
 
-from .. import workflow
+from .. import requirements, workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
@@ -137,24 +139,31 @@ class SopStepView(GuardedModelView):
     selection_text = _l("Select SOP step #%(id)s")
     allow_delete = True
     column_list = ["sop", "position", "activity", "role", "input", "output", "time_value",
-                   "time_unit", "standard_minutes", "kind", "return_to", "requirement",
+                   "time_unit", "standard_minutes", "kind", "return_to", "requirements",
                    "signature", "notes"]  # fmt: skip
+    # Every listed column but the requirements (a JSON list: PostgreSQL does not order those).
+    column_sortable_list = [c for c in column_list if c not in ("requirements", "sop", "role",
+                                                                 "return_to")]  # fmt: skip
     column_default_sort = [("sop_id", False), ("position", False)]
     column_filters = ["sop.number", "sop.version", "role.code", "kind"]
     form_columns = ["sop", "position", "activity", "action_label", "role", "input", "output",
-                    "time_value", "time_unit", "kind", "return_to", "requirement", "signature",
+                    "time_value", "time_unit", "kind", "return_to", "requirements", "signature",
                     "notes"]  # fmt: skip
+    # Chosen among iku_admin/requirements.py's names (the choices are set per form); an
+    # unknown name is refused, with its message, when the step is saved.
+    form_overrides = {"requirements": SelectMultipleField}
     form_choices = {
         "time_unit": [(u, u) for u in TIME_UNITS],
         "kind": [("task", _l("Task")), ("review", _l("Review"))],
-        "requirement": [("", _l("Nothing")), ("iku_content", _l("Complete IKU content")),
-                        ("outgoing_letter", _l("Outgoing letter and distribution"))],
         "signature": [("", _l("Neither")), ("sign", _l("Signs it")),
                       ("initial", _l("Initials it (paraf)"))],
     }  # fmt: skip
     column_choices = form_choices
     column_formatters = {
         "return_to": lambda v, c, m, n: m.return_to.position if m.return_to else "",
+        "requirements": lambda v, c, m, n: ", ".join(
+            requirements.labels(db.session, m.requirements)
+        ),
     }
     column_formatters_export = column_formatters
     column_labels = {
@@ -164,7 +173,7 @@ class SopStepView(GuardedModelView):
         "role.code": _l("Role"), "input": _l("Requirements (input)"), "output": _l("Output"),
         "time_value": _l("Standard time"), "time_unit": _l("Time unit"),
         "standard_minutes": _l("Working minutes"), "kind": _l("Kind"),
-        "return_to": _l("Returns to step"), "requirement": _l("Checked before finishing"),
+        "return_to": _l("Returns to step"), "requirements": _l("Checked before finishing"),
         "signature": _l("On the IKU document"), "notes": _l("Notes"),
     }  # fmt: skip
     column_descriptions = {
@@ -174,10 +183,13 @@ class SopStepView(GuardedModelView):
         "return_to": _l("Only for a review: the earlier step of the same SOP version that a "
                         "returned draft goes back to."),
         "signature": _l("Whoever did this step signs the IKU, or initials it in the paraf table."),
+        "requirements": _l("What must be complete before the step can be finished: checks of "
+                           "the IKU and dossier fields, which are typed in beside the button."),
     }  # fmt: skip
     form_args = {
         "time_value": {"validators": []},
         "return_to": {"get_label": lambda step: f"{step.sop} – {step}", "blank_text": "–"},
+        "requirements": {"widget": Select2Widget(multiple=True), "validate_choice": False},
     }
 
     def get_list_row_actions(self):
@@ -189,7 +201,9 @@ class SopStepView(GuardedModelView):
         return actions
 
     def _return_targets(self, form, sop_id: int | None, step_id: int | None = None):
-        """Offer as return targets the steps of the step's own SOP version."""
+        """Offer as return targets the steps of the step's own SOP version, and every
+        requirement by its label."""
+        form.requirements.choices = requirements.choices(db.session)
         if sop_id is not None:
             form.return_to.query_factory = lambda: db.session.scalars(
                 select(SopStep)

@@ -27,7 +27,7 @@ def advance(
     while position(dossier) < until:
         step = dossier.current_step
         actor = next(u for u in users if step.role.code in u.role_codes)
-        if step.requirement == "outgoing_letter" and not dossier.outgoing_agenda_number:
+        if "outgoing_agenda_number" in step.requirements and not dossier.outgoing_agenda_number:
             dossier.outgoing_agenda_number = "050/045/DPMPTSP/2026"
             dossier.distribution_record = "Bappeda, Inspektorat dan BPKAD (buku ekspedisi)"
         if step.kind == "review" and step.position in returns:
