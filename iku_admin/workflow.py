@@ -32,7 +32,7 @@ from models import (
     utcnow,
 )
 
-from . import mutu
+from . import custom_fields, mutu
 from .calendar import WorkingCalendar
 from .i18n import _, _l
 
@@ -127,9 +127,14 @@ INDICATOR_REQUIRED = {
 
 def indicator_gaps(indicator, years: list[int]) -> dict[str, str]:
     """What one indicator lacks for the IKU check: field name (``targets`` for the yearly
-    targets) -> what to tell the user. Read by the check and by the IKU editor alike."""
+    targets, a custom field's code for a required custom field) -> what to tell the user.
+    Read by the check and by the IKU editor alike."""
     gaps = {name: str(label) for name, label in INDICATOR_REQUIRED.items()
             if not getattr(indicator, name)}  # fmt: skip
+    session = object_session(indicator)
+    for extra in custom_fields.request_fields(session, "indicator") if session else ():
+        if extra.required and not custom_fields.is_filled(indicator, extra.code):
+            gaps[extra.code] = extra.label
     absent = sorted(set(years) - {t.year for t in indicator.targets if t.target is not None})
     if absent:
         gaps["targets"] = _("targets for %(years)s", years=", ".join(map(str, absent)))
@@ -159,7 +164,7 @@ def missing_inputs(dossier: Dossier, step: SopStep) -> list[str]:
                 missing.append(f"{indicator.name}: {', '.join(lacking.values())}")
     else:
         for name in STEP_FIELDS.get(step.requirement, ()):
-            if not (getattr(dossier, name) or "").strip():
+            if not custom_fields.is_filled(dossier, name):
                 missing.append(str(FIELD_LABELS[name]))
     return missing
 

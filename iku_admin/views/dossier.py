@@ -22,6 +22,7 @@ from .. import mutu, workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
+from .custom_fields import CustomFieldsMixin
 from .iku_editor import IkuEditorMixin
 
 # The generic button labels; a task step's own verb (SopStep.action_label) replaces the
@@ -65,7 +66,8 @@ def _step_label(view, context, model, name):
     return f"{step.position}. {step.activity}"
 
 
-class DossierView(IkuEditorMixin, GuardedModelView):
+class DossierView(IkuEditorMixin, CustomFieldsMixin, GuardedModelView):
+    custom_entity = "dossier"
     details_template = "dossier/details.html"
     selection_text = _l("Select dossier #%(id)s")
     allow_delete = False  # a dossier's history is permanent
