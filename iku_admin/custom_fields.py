@@ -180,9 +180,10 @@ def display(field: CustomField, value: str | None, locale: str) -> str:
     return cell
 
 
-def editable(field: CustomField, value: str | None, locale: str) -> str:
+def editable(field: CustomField, value: str | None, locale: str, date_input: bool = True) -> str:
     """A stored value as a form shows it to be edited: a number as ``locale`` writes it
-    (without grouping), a date in ISO form (what a date input reads), else the text."""
+    (without grouping), a date in ISO form (what a date input reads) or, in a text box
+    (``date_input=False``), as dd/mm/yyyy, else the text."""
     cell = typed(field, value)
     if cell is None:
         return ""
@@ -190,5 +191,5 @@ def editable(field: CustomField, value: str | None, locale: str) -> str:
         return format_decimal(cell, format="0.##############", locale=locale,
                               decimal_quantization=False)  # fmt: skip
     if isinstance(cell, date):
-        return cell.isoformat()
+        return cell.isoformat() if date_input else cell.strftime("%d/%m/%Y")
     return cell
