@@ -8,7 +8,7 @@ from flask import has_request_context, request
 from flask_babel import get_locale
 from jinja2 import pass_context
 from sqlalchemy import func, select
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import DateInput, TextInput
 
@@ -64,14 +64,15 @@ class CustomValueField(_CustomValue, StringField):
 
 class CustomChoiceField(_CustomValue, SelectField):
     def __init__(self, label=None, validators=None, *, definition: CustomField, **kwargs):
-        choices = [("", _("— choose —"))] + [(c, c) for c in definition.choice_list]
+        choices = [SelectChoice("", _("— choose —"))]
+        choices += [SelectChoice(c) for c in definition.choice_list]
         super().__init__(label, validators, definition=definition, choices=choices,
                          validate_choice=False, **kwargs)  # fmt: skip
 
     def process_data(self, value) -> None:
         super().process_data(value)
-        if value and (value, value) not in self.choices:
-            self.choices.append((value, value))  # taken off the list since
+        if value and value not in [choice.value for choice in self.choices]:
+            self.choices.append(SelectChoice(value))  # taken off the list since
 
 
 def form_field(definition: CustomField):
