@@ -80,7 +80,7 @@ def test_choices_only_and_always_for_a_choice_field(db):
 def test_the_same_code_once_per_entity(db):
     field(code="catatan")
     field(entity="dossier", code="catatan")
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         field(code="catatan")
     db.session.rollback()
 
@@ -97,9 +97,9 @@ def test_a_field_with_values_is_deactivated_not_deleted(db, people, client):
     post(client, "/admin/custom_field/delete/", {"id": unused.id})
     db.session.expire_all()
     assert db.session.get(CustomField, unused.id) is None
-    response = post(client, f"/admin/custom_field/edit/?id={used.id}", {
-        "entity": "indicator", "code": "alasan", "label": ALASAN, "kind": "text", "choices": "",
-        "position": "1", "row_version": "1"})  # fmt: skip  (active left unticked)
+    unticked = {"entity": "indicator", "code": "alasan", "label": ALASAN, "kind": "text",
+                "choices": "", "position": "1", "row_version": "1"}  # fmt: skip
+    response = post(client, f"/admin/custom_field/edit/?id={used.id}", unticked)
     assert response.status_code == 302, flashes(response.text)
     db.session.expire_all()
     assert not db.session.get(CustomField, used.id).active
@@ -183,8 +183,8 @@ def test_the_dossier_form_validates_a_field_and_keeps_the_input(db, people, clie
     response = post(client, "/admin/dossier/new/", {**NEW_DOSSIER, "extra.anggaran": "1,5.0",
                                                      "extra.prioritas": "Tinggi"})  # fmt: skip
     assert response.status_code == 422
-    assert re.search(r'name="extra.anggaran"[^>]*value="1,5.0"|value="1,5.0"[^>]*name="extra.anggaran"',
-                     response.text)  # fmt: skip
+    kept = re.search(r'<input[^>]*name="extra.anggaran"[^>]*>', response.text)
+    assert kept and 'value="1,5.0"' in kept.group(0)
     assert "bukan angka yang sah" in response.text
     assert db.session.scalar(select(Dossier)) is None
     response = post(client, "/admin/dossier/new/", {**NEW_DOSSIER, "extra.anggaran": "1.150,5",
@@ -195,9 +195,10 @@ def test_the_dossier_form_validates_a_field_and_keeps_the_input(db, people, clie
     # Edited: shown as typed in Indonesian, emptied and the key goes.
     form = client.get(f"/admin/dossier/edit/?id={dossier.id}").text
     assert re.search(r'value="1150,5"', form)
-    response = post(client, f"/admin/dossier/edit/?id={dossier.id}", {
-        **NEW_DOSSIER, "extra.anggaran": "", "extra.prioritas": "Rendah",
-        "outgoing_agenda_number": "", "distribution_record": "", "version": dossier.version})  # fmt: skip
+    edited = {**NEW_DOSSIER, "extra.anggaran": "", "extra.prioritas": "Rendah",
+              "version": dossier.version, "outgoing_agenda_number": "",
+              "distribution_record": ""}  # fmt: skip
+    response = post(client, f"/admin/dossier/edit/?id={dossier.id}", edited)
     assert response.status_code == 302, flashes(response.text)
     db.session.expire_all()
     assert db.session.get(Dossier, dossier.id).extra == {"prioritas": "Rendah"}

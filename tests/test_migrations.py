@@ -137,6 +137,17 @@ def test_every_revision_upgrades_a_populated_database_and_keeps_its_data(app):
     assert {(s.id, s.return_to_step_id) for s in sop.steps} == returns
     assert (signing_step(sop).id, [r.code for r in initialling_roles(sop)]) == signing
     assert auth.current_matrix(_db.session) == auth.DEFAULT_MATRIX
+    # The existing dossiers and indicators start without custom values, and take one.
+    from models import CustomField, Dossier, Indicator
+
+    assert all(d.extra == {} for d in _db.session.scalars(select(Dossier)))
+    assert all(i.extra == {} for i in _db.session.scalars(select(Indicator)))
+    _db.session.add(CustomField(entity="dossier", code="alasan", label="Alasan", kind="text"))
+    dossier = _db.session.scalar(select(Dossier).where(Dossier.status == "in_progress").limit(1))
+    dossier.extra = {"alasan": "Data tersedia"}
+    _db.session.commit()
+    _db.session.expire_all()
+    assert _db.session.get(Dossier, dossier.id).extra == {"alasan": "Data tersedia"}
 
 
 FAILING_REVISION = '''
