@@ -237,7 +237,7 @@ class IndicatorView(CustomFieldsMixin, ContentView):
         "order": _l("Order"), "name": _l("Indicator"), "definition": _l("Definition/formula"),
         "unit": _l("Unit"), "polarity": _l("Polarity"), "baseline": _l("Baseline"),
         "data_source": _l("Data source"), "responsible": _l("Responsible official"),
-        "targets": _l("Yearly targets"),
+        "targets": _l("Yearly targets"), "extra": _l("Other information"),
     }  # fmt: skip
 
     def __init__(self, **kwargs):

@@ -173,7 +173,8 @@ class CustomFieldsMixin:
         return [*super().export_columns(), *self._custom_columns(False)]
 
     def export_selected(self, names: list[str]) -> list[str]:
-        return [*super().export_selected(names), "extra"]
+        selected = super().export_selected(names)
+        return [*selected, "extra"] if self.custom_fields() else selected  # read as one column
 
     def export_reader(self, name: str, selected: list[str], finish: dict | None):
         """A custom field's cells: from the batch's ``extra`` column, typed (numbers and dates

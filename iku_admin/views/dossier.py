@@ -106,7 +106,7 @@ class DossierView(IkuEditorMixin, CustomFieldsMixin, GuardedModelView):
         "letter_subject": _l("Letter subject"),
         "outgoing_agenda_number": _l("Outgoing letter agenda number"),
         "distribution_record": _l("Distribution record"), "created_at": _l("Registered"),
-        "finished_at": _l("Finished"),
+        "finished_at": _l("Finished"), "extra": _l("Other information"),
     }  # fmt: skip
     column_descriptions = {
         "distribution_record": _l("To whom the signed IKU was sent, and how (proof of dispatch)."),
