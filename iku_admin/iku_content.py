@@ -211,7 +211,9 @@ def parse(
             raise MalformedGrid("an indicator before any objective")
         values = {name: form.get(f"{key}-{name}", "") for name in INDICATOR_FIELDS}
         targets = {year: form.get(f"{key}-t{year}", "") for year in dossier.years}
-        extra = {f.code: form.get(extra_name(key, f.code), "") for f in fields}
+        # A field the page did not have (opened before it was added) is left as stored.
+        names = {f.code: extra_name(key, f.code) for f in fields}
+        extra = {code: form[name] for code, name in names.items() if name in form}
         grid[-1].indicators.append(IndicatorRow(key, row_id, values, targets, extra=extra))
     return grid
 
@@ -275,9 +277,11 @@ def _indicator(
             errors[f"{row.key}-t{year}"] = str(error)
     locale = str(get_locale())
     for definition in fields:
+        if definition.code not in row.extra:
+            continue
         try:
             clean.extra[definition.code] = custom_fields.parse(
-                definition, row.extra.get(definition.code, ""), locale
+                definition, row.extra[definition.code], locale
             )
         except ValueError as error:
             errors[extra_name(row.key, definition.code)] = str(error)

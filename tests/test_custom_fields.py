@@ -204,6 +204,13 @@ def test_the_dossier_form_validates_a_field_and_keeps_the_input(db, people, clie
     assert db.session.get(Dossier, dossier.id).extra == {"prioritas": "Rendah"}
     page = client.get(f"/admin/dossier/details/?id={dossier.id}").text
     assert "Keterangan lain" in page and "Rendah" in page
+    # A form opened before a field was added, or reactivated, leaves its value alone.
+    older = {k: v for k, v in edited.items() if k != "extra.prioritas"}
+    older["version"] = db.session.get(Dossier, dossier.id).version
+    response = post(client, f"/admin/dossier/edit/?id={dossier.id}", older)
+    assert response.status_code == 302, flashes(response.text)
+    db.session.expire_all()
+    assert db.session.get(Dossier, dossier.id).extra == {"prioritas": "Rendah"}
 
 
 def test_the_dossier_list_shows_the_listed_fields(db, people, client):
@@ -284,6 +291,14 @@ def test_the_editor_refuses_a_bad_value_next_to_its_cell(db, people, client):
     typed[-1] = ["inew2-x-bobot", "1.150,5"]
     save(client, dossier, typed)
     assert db.session.scalar(select(Indicator.extra)) == {"bobot": "1150.5"}
+    # A page without the field (opened before it was added) leaves its value alone.
+    older = [f for f in open_editor(client, dossier) if not f[0].endswith("-x-bobot")]
+    older = [[n, "Nilai investasi baru" if n.endswith("-name") and n.startswith("i") else v]
+             for n, v in older]  # fmt: skip
+    save(client, dossier, older)
+    db.session.expire_all()
+    assert db.session.execute(select(Indicator.name, Indicator.extra)).one() == (
+        "Nilai investasi baru", {"bobot": "1150.5"})  # fmt: skip
 
 
 def test_a_deactivated_field_keeps_its_values_through_an_editor_save(db, people):

@@ -47,6 +47,8 @@ class _CustomValue:
             self.data = custom_fields.parse(self.definition, valuelist[0], _locale())
 
     def populate_obj(self, obj, name) -> None:
+        if not self.raw_data:  # not on the page that was posted (opened before the field was)
+            return
         stored = dict(obj.extra or {})
         extra = {k: v for k, v in stored.items() if k != self.definition.code}
         if self.data:
