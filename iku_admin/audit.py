@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapper, Session
 from models import (
     Agency,
     AuditEntry,
+    CustomField,
     Dossier,
     Indicator,
     IndicatorTarget,
@@ -40,7 +41,7 @@ from models import (
 )
 
 AUDITED = (User, Role, Permission, Sop, SopStep, StrategicObjective, Indicator, IndicatorTarget,
-           Dossier, Agency)  # fmt: skip
+           Dossier, Agency, CustomField)  # fmt: skip
 # Columns whose values never go into the log: only the fact that they changed.
 SECRET_COLUMNS = {"password_hash": "password"}
 SECRET_CHANGED = {"changed": True}
@@ -73,6 +74,8 @@ def json_value(value):
     bytes in base64; a JSON column's list or object as it is."""
     if value is None or isinstance(value, bool | int | float | str | list | dict):
         return value
+    if isinstance(value, dict):  # a JSON column (custom fields' values)
+        return {str(key): json_value(item) for key, item in value.items()}
     if isinstance(value, date | datetime | time):
         return value.isoformat()
     if isinstance(value, Decimal):

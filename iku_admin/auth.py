@@ -63,6 +63,7 @@ DEFAULT_MATRIX: dict[str, dict[str, Level]] = {
     "calendar_day": _everyone(admin=WRITE),
     "office_day": _everyone(admin=WRITE),
     "agency": _everyone(admin=WRITE),
+    "custom_field": _everyone(admin=WRITE),
     "user": {ADMIN_ROLE: WRITE},
     "role": {ADMIN_ROLE: WRITE},
     "permission": {ADMIN_ROLE: WRITE},

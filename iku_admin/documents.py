@@ -34,9 +34,20 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 import models.base
-from models import Agency, Dossier, Indicator, Role, Sop, SopStep, StepRecord, StrategicObjective
+from models import (
+    Agency,
+    CustomField,
+    Dossier,
+    Indicator,
+    Role,
+    Sop,
+    SopStep,
+    StepRecord,
+    StrategicObjective,
+)
 from models.validation import format_nip
 
+from . import custom_fields
 from .auth import WORKFLOW_ROLES
 from .i18n import _
 from .letterhead import document_agency
@@ -157,10 +168,17 @@ class IkuDocument:
     signer_rank: str
     signer_nip: str
     initials: list[str]  # the paraf table's role names
+    fields: list[CustomField]  # the active custom indicator fields
 
     @property
     def period(self) -> str:
         return f"{self.dossier.period_start}–{self.dossier.period_end}"
+
+    def extra(self, indicator: Indicator) -> list[tuple[str, str]]:
+        """(label, value) of the indicator's custom fields that hold a value, as printed."""
+        values = [(f, custom_fields.value_of(indicator, f)) for f in self.fields]
+        return [(f.label, custom_fields.display(f, value, DOCUMENT_LOCALE))
+                for f, value in values if value]  # fmt: skip
 
 
 def _objectives(dossier: Dossier) -> list[StrategicObjective]:
@@ -244,6 +262,7 @@ def iku_document(dossier: Dossier) -> IkuDocument:
         signer_rank=record.actor_rank if record else sop.ratified_by_rank,
         signer_nip=format_nip(record.actor_nip if record else sop.ratified_by_nip),
         initials=_initials(dossier),
+        fields=custom_fields.request_fields(object_session(dossier), "indicator"),
     )
 
 
@@ -251,8 +270,10 @@ def check_iku_size(doc: IkuDocument, limits: DocumentLimits) -> None:
     """Raise ``DocumentTooLarge`` when the IKU table is past ``limits``."""
     indicators = [line.indicator for line in doc.lines if line.indicator]
     chars = sum(_text_length(line.objective.name) for line in doc.lines if line.span) + sum(
-        _text_length(i.name, i.definition, i.unit, i.data_source, i.responsible) for i in indicators
-    )
+        _text_length(i.name, i.definition, i.unit, i.data_source, i.responsible,
+                     *(f"{label}: {value}" for label, value in doc.extra(i)))
+        for i in indicators
+    )  # fmt: skip
     limits.check(len(doc.lines), chars, lambda **figures: _(
         "This IKU is too large for this document: its table has %(rows)s rows and %(chars)s "
         "characters of text, where at most %(max_rows)s rows and %(max_chars)s characters "
@@ -289,7 +310,7 @@ def _xlsx_value(value):
 def iku_xlsx(dossier: Dossier) -> bytes:
     """The IKU table as an XLSX workbook: the same columns, Indonesian headers."""
     doc = iku_document(dossier)
-    headers = [*IKU_COLUMNS, *doc.years, *IKU_TAIL_COLUMNS]
+    headers = [*IKU_COLUMNS, *doc.years, *IKU_TAIL_COLUMNS, *(f.label for f in doc.fields)]
     width = len(headers)
     first_year = len(IKU_COLUMNS) + 1
     book = Workbook()
@@ -349,6 +370,7 @@ def iku_xlsx(dossier: Dossier) -> bytes:
                 *line.targets,
                 indicator.data_source,
                 indicator.responsible,
+                *(custom_fields.typed(f, custom_fields.value_of(indicator, f)) for f in doc.fields),
             ]
             if indicator
             else [line.number, line.objective.name, *[None] * (width - 2)]
@@ -368,7 +390,8 @@ def iku_xlsx(dossier: Dossier) -> bytes:
     for cells in sheet.iter_rows(min_row=top, max_row=row - 1, max_col=width):
         for cell in cells:
             cell.border = border
-    for column, size in enumerate([5, 30, 32, 36, 12, *[9] * len(doc.years), 24, 28], start=1):
+    sizes = [5, 30, 32, 36, 12, *[9] * len(doc.years), 24, 28, *[24] * len(doc.fields)]
+    for column, size in enumerate(sizes, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = size
     sheet.freeze_panes = sheet.cell(row=top + 2, column=1)
     sheet.print_title_rows = f"{top}:{top + 1}"

@@ -7,9 +7,9 @@ The grid arrives as one ordered list of row keys (the form field ``row``), objec
 indicators interleaved as the page shows them: an indicator belongs to the objective above
 it, and the order of the list is the order of the rows, so moving a row on the page is all it
 takes to reorder or regroup it. A row's fields are named after its key (``o12-name``,
-``i45-unit``, ``i45-t2027``). A stored row's key carries its id (``o12``, ``i45``); a row added
-on the page has a key of its own (``onew3``, ``inew7``); a key whose id is not a row of the
-dossier (deleted meanwhile) is a new row.
+``i45-unit``, ``i45-t2027``, ``i45-x-alasan`` for a custom field). A stored row's key carries
+its id (``o12``, ``i45``); a row added on the page has a key of its own (``onew3``,
+``inew7``); a key whose id is not a row of the dossier (deleted meanwhile) is a new row.
 
 Saving checks the whole grid first (every problem gets its message, keyed by field name) and
 writes nothing unless all is well; then it writes only what differs from what is stored, in
@@ -22,16 +22,24 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import Dossier, Indicator, IndicatorTarget, IndicatorUnit, StrategicObjective
+from models import (
+    CustomField,
+    Dossier,
+    Indicator,
+    IndicatorTarget,
+    IndicatorUnit,
+    StrategicObjective,
+)
 from models.dossier import POLARITIES
 from models.validation import single_line_error
 
-from . import requirements, workflow
+from . import custom_fields, requirements, workflow
 from .i18n import _, fmt_number
 from .numbers import Bounds, NumberError
 
@@ -42,6 +50,13 @@ INDICATOR_FIELDS = ("name", "definition", "unit", "polarity", "baseline", "data_
 MULTI_LINE = {"definition"}
 MAX_ROWS = 2000  # objectives and indicators together: far above any IKU
 TARGET_BOUNDS = Bounds.of(IndicatorTarget.__table__.c.target.type)
+# A custom field's form field in a row: ``{key}-x-{code}`` (a code may look like ``t2027``).
+EXTRA = "x-"
+
+
+def extra_name(key: str, code: str) -> str:
+    """The form field of a custom field in the row ``key``."""
+    return f"{key}-{EXTRA}{code}"
 
 
 class MalformedGrid(ValueError):
@@ -67,12 +82,13 @@ class IndicatorRow:
     values: dict[str, str]  # field -> text, as typed
     targets: dict[int, str]  # year -> text, as typed
     gaps: dict[str, str] = field(default_factory=dict)  # what the IKU check still misses
+    extra: dict[str, str] = field(default_factory=dict)  # custom field code -> text, as typed
 
     @property
     def blank(self) -> bool:
         """Nothing typed (the polarity has a default, so it does not count)."""
         texts = [v for k, v in self.values.items() if k != "polarity"]
-        return not any(t.strip() for t in [*texts, *self.targets.values()])
+        return not any(t.strip() for t in [*texts, *self.targets.values(), *self.extra.values()])
 
 
 @dataclass
@@ -132,10 +148,15 @@ def load(session: Session, dossier: Dossier) -> list[StrategicObjective]:
 
 
 def rows_of(
-    dossier: Dossier, objectives: list[StrategicObjective], check: bool
+    dossier: Dossier,
+    objectives: list[StrategicObjective],
+    check: bool,
+    fields: Iterable[CustomField] = (),
 ) -> list[ObjectiveRow]:
     """The stored content as grid rows, numbers written as the user's locale writes them;
-    with ``check``, each indicator says what the IKU check still misses."""
+    with ``check``, each indicator says what the IKU check still misses. ``fields``: the
+    active custom indicator fields."""
+    locale = str(get_locale())
     grid = []
     for objective in objectives:
         row = ObjectiveRow(f"o{objective.id}", objective.id, objective.name)
@@ -148,14 +169,30 @@ def rows_of(
                     {name: getattr(indicator, name) or "" for name in INDICATOR_FIELDS},
                     {year: fmt_number(targets.get(year), exact=True) for year in dossier.years},
                     requirements.indicator_gaps(indicator, dossier.years) if check else {},
+                    _editable(indicator, fields, locale),
                 )
             )
         grid.append(row)
     return grid or blank_grid(dossier)
 
 
-def parse(dossier: Dossier, keys: list[str], form: Mapping[str, str]) -> list[ObjectiveRow]:
-    """The posted grid, as typed. Raises ``MalformedGrid`` for a post the page never sends."""
+def _editable(indicator: Indicator, fields: Iterable[CustomField], locale: str) -> dict:
+    """The indicator's custom values as the grid's text boxes show them."""
+    return {
+        f.code: custom_fields.editable(f, custom_fields.value_of(indicator, f), locale, False)
+        for f in fields
+    }
+
+
+def parse(
+    dossier: Dossier,
+    keys: list[str],
+    form: Mapping[str, str],
+    fields: Iterable[CustomField] = (),
+) -> list[ObjectiveRow]:
+    """The posted grid, as typed (``fields``: the active custom indicator fields). Raises
+    ``MalformedGrid`` for a post the page never sends."""
+    fields = list(fields)
     if len(keys) > MAX_ROWS:
         raise MalformedGrid("too many rows")
     grid: list[ObjectiveRow] = []
@@ -174,7 +211,10 @@ def parse(dossier: Dossier, keys: list[str], form: Mapping[str, str]) -> list[Ob
             raise MalformedGrid("an indicator before any objective")
         values = {name: form.get(f"{key}-{name}", "") for name in INDICATOR_FIELDS}
         targets = {year: form.get(f"{key}-t{year}", "") for year in dossier.years}
-        grid[-1].indicators.append(IndicatorRow(key, row_id, values, targets))
+        # A field the page did not have (opened before it was added) is left as stored.
+        names = {f.code: extra_name(key, f.code) for f in fields}
+        extra = {code: form[name] for code, name in names.items() if name in form}
+        grid[-1].indicators.append(IndicatorRow(key, row_id, values, targets, extra=extra))
     return grid
 
 
@@ -189,6 +229,7 @@ class _Clean:
     values: dict[str, str]
     targets: dict[int, object] = field(default_factory=dict)  # year -> Decimal, or None
     indicators: list[_Clean] = field(default_factory=list)
+    extra: dict[str, str | None] = field(default_factory=dict)  # custom code -> value
 
 
 def _text(model, name: str, value: str, required: bool) -> tuple[str, str | None]:
@@ -206,7 +247,9 @@ def _text(model, name: str, value: str, required: bool) -> tuple[str, str | None
     return text, None
 
 
-def _indicator(row: IndicatorRow, errors: dict[str, str], units: dict[str, str]) -> _Clean:
+def _indicator(
+    row: IndicatorRow, errors: dict[str, str], units: dict[str, str], fields: list[CustomField]
+) -> _Clean:
     values: dict[str, str] = {}
     for name in INDICATOR_FIELDS:
         raw = row.values.get(name, "")
@@ -232,13 +275,27 @@ def _indicator(row: IndicatorRow, errors: dict[str, str], units: dict[str, str])
             clean.targets[year] = TARGET_BOUNDS.parse(raw)
         except NumberError as error:
             errors[f"{row.key}-t{year}"] = str(error)
+    locale = str(get_locale())
+    for definition in fields:
+        if definition.code not in row.extra:
+            continue
+        try:
+            clean.extra[definition.code] = custom_fields.parse(
+                definition, row.extra[definition.code], locale
+            )
+        except ValueError as error:
+            errors[extra_name(row.key, definition.code)] = str(error)
     return clean
 
 
-def check(grid: list[ObjectiveRow], units: Iterable[str]) -> tuple[list[_Clean], dict[str, str]]:
+def check(
+    grid: list[ObjectiveRow], units: Iterable[str], fields: Iterable[CustomField] = ()
+) -> tuple[list[_Clean], dict[str, str]]:
     """The grid's rows as they are to be stored (new rows left blank are left out), and the
-    problems: field name -> message. ``units``: the unit names of the list."""
+    problems: field name -> message. ``units``: the unit names of the list; ``fields``: the
+    active custom indicator fields."""
     units = {name.casefold(): name for name in units}
+    fields = list(fields)
     errors: dict[str, str] = {}
     objectives: list[_Clean] = []
     for objective in grid:
@@ -249,7 +306,7 @@ def check(grid: list[ObjectiveRow], units: Iterable[str]) -> tuple[list[_Clean],
         if problem:
             errors[f"{objective.key}-name"] = problem
         clean = _Clean(objective, {"name": name})
-        clean.indicators = [_indicator(i, errors, units) for i in indicators]
+        clean.indicators = [_indicator(i, errors, units, fields) for i in indicators]
         objectives.append(clean)
     return objectives, errors
 
@@ -258,7 +315,11 @@ def check(grid: list[ObjectiveRow], units: Iterable[str]) -> tuple[list[_Clean],
 
 
 def save(
-    session: Session, dossier: Dossier, seen_version: int, grid: list[ObjectiveRow]
+    session: Session,
+    dossier: Dossier,
+    seen_version: int,
+    grid: list[ObjectiveRow],
+    fields: Iterable[CustomField] = (),
 ) -> SaveResult:
     """Store the grid as the dossier's IKU content: all of it, or nothing.
 
@@ -269,7 +330,7 @@ def save(
     workflow.ensure_content_editable(dossier)
     if seen_version != dossier.version:
         raise GridStale()
-    objectives, errors = check(grid, IndicatorUnit.names(session))
+    objectives, errors = check(grid, IndicatorUnit.names(session), fields)
     if errors:
         raise GridInvalid(errors)
     stored = load(session, dossier)
@@ -315,10 +376,11 @@ def _apply(session: Session, dossier: Dossier, stored: list[StrategicObjective],
         for position, item in enumerate(clean.indicators, start=1):
             indicator = old_indicators.get(item.row.id)
             if indicator is None:
-                indicator = Indicator(**item.values, order=position)
+                indicator = Indicator(**item.values, order=position, extra=_extra({}, item))
                 objective.indicators.append(indicator)
             else:
-                _set(indicator, {**item.values, "order": position})
+                extra = _extra(indicator.extra, item)
+                _set(indicator, {**item.values, "order": position, "extra": extra})
                 if indicator.objective is not objective:
                     indicator.objective = objective
                 kept_indicators.add(indicator.id)
@@ -329,6 +391,13 @@ def _apply(session: Session, dossier: Dossier, stored: list[StrategicObjective],
     for objective_id, objective in old_objectives.items():
         if objective_id not in kept_objectives:
             session.delete(objective)
+
+
+def _extra(stored: dict | None, item: _Clean) -> dict[str, str]:
+    """The custom values to store: the grid's, and those of fields it does not show
+    (deactivated ones keep their values)."""
+    kept = {k: v for k, v in (stored or {}).items() if k not in item.extra}
+    return {**kept, **{k: v for k, v in item.extra.items() if v}}
 
 
 def _targets(indicator: Indicator, targets: dict[int, object]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 
@@ -29,16 +30,27 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session, selectinload
 
-from models import Dossier, Indicator, IndicatorTarget, IndicatorUnit, Sop, StrategicObjective
+from models import (
+    CustomField,
+    Dossier,
+    Indicator,
+    IndicatorTarget,
+    IndicatorUnit,
+    Sop,
+    StrategicObjective,
+)
 from models.dossier import POLARITIES
 
-from . import workbook_limits, workflow
+from . import custom_fields, workbook_limits, workflow
 from .i18n import _
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_INDICATORS = 1000
 
 SHEET, UNITS_SHEET, HELP_SHEET = workbook_limits.IKU_SHEET, "Satuan", "Petunjuk"
+CHOICES_SHEET = "Pilihan"  # the choices of the custom choice fields, a column each
+# Custom fields' values are read the Indonesian way, as every other cell of the file.
+FILE_LOCALE = "id"
 OBJECTIVE = "Sasaran Strategis"
 INDICATOR = "Indikator Kinerja Utama"
 DEFINITION = "Penjelasan/Formulasi"
@@ -128,10 +140,25 @@ class _Row:
 # --- The template -----------------------------------------------------------------------------
 
 
+def indicator_fields(dossier: Dossier) -> dict[str, CustomField]:
+    """The active custom indicator fields by their column header (the label; followed by the
+    code when the label is already a built-in header)."""
+    taken = {name.casefold() for name in COLUMNS}
+    found: dict[str, CustomField] = {}
+    for definition in custom_fields.request_fields(object_session(dossier), "indicator"):
+        header = " ".join(definition.label.split())
+        if header.casefold() in taken or TARGET_HEADER.fullmatch(header.casefold()):
+            header = f"{header} ({definition.code})"
+        taken.add(header.casefold())
+        found[header] = definition
+    return found
+
+
 def template_headers(dossier: Dossier) -> list[str]:
-    """The template's column headers for a dossier: one target column per year of its period."""
+    """The template's column headers for a dossier: one target column per year of its period,
+    then one per custom indicator field."""
     years = [TARGET.format(year=year) for year in dossier.years]
-    return [*BEFORE_TARGETS, *years, *AFTER_TARGETS]
+    return [*BEFORE_TARGETS, *years, *AFTER_TARGETS, *indicator_fields(dossier)]
 
 
 def template_workbook(dossier: Dossier) -> bytes:
@@ -145,11 +172,13 @@ def template_workbook(dossier: Dossier) -> bytes:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
+    extra = indicator_fields(dossier)
     for index, header in enumerate(headers, start=1):
         wide = header in (OBJECTIVE, INDICATOR, DEFINITION, DATA_SOURCE, RESPONSIBLE)
         column = sheet.column_dimensions[get_column_letter(index)]
-        column.width = 40 if wide else 14
-        if header in COLUMNS:  # text: what is typed stays as typed ("050" keeps its zero)
+        column.width = 40 if wide or header in extra else 14
+        text = header in COLUMNS or (header in extra and extra[header].kind in ("text", "choice"))
+        if text:  # text: what is typed stays as typed ("050" keeps its zero)
             column.number_format = TEXT_FORMAT
 
     units = workbook.create_sheet(UNITS_SHEET)
@@ -165,6 +194,17 @@ def template_workbook(dossier: Dossier) -> bytes:
         UNIT: f"'{UNITS_SHEET}'!$A$2:$A${len(names) + 1}",
         POLARITY: '"{}"'.format(",".join(POLARITIES)),
     }
+    chosen = [(h, d) for h, d in extra.items() if d.kind == "choice"]
+    if chosen:
+        lists = workbook.create_sheet(CHOICES_SHEET)
+        for number, (header, definition) in enumerate(chosen, start=1):
+            letter = get_column_letter(number)
+            lists.cell(row=1, column=number, value=header).font = Font(bold=True)
+            lists.column_dimensions[letter].width = 30
+            for row, choice in enumerate(definition.choice_list, start=2):
+                lists.cell(row=row, column=number, value=choice).data_type = "s"
+            last = len(definition.choice_list) + 1
+            dropdowns[header] = f"'{CHOICES_SHEET}'!${letter}$2:${letter}${last}"
     for header, source in dropdowns.items():
         letter = get_column_letter(headers.index(header) + 1)
         dropdown = DataValidation(
@@ -205,11 +245,23 @@ def _instructions(dossier: Dossier) -> list[str]:
           column=POLARITY),
         _('"Target <year>": a number, or text written the Indonesian way (1.234,5), at most '
           "two decimals. Text such as 2.500 is ambiguous: enter it as a number."),
+        *[_('"%(column)s": %(kind)s.', column=header, kind=_kind_help(definition))
+          for header, definition in indicator_fields(dossier).items()],
         _("Empty rows are skipped. If any row has a problem, nothing is imported and every "
           "problem is listed with its row and column."),
         _("Objectives already in the dossier with the same name receive the new indicators; "
           "new objectives come after the existing ones."),
     ]  # fmt: skip
+
+
+def _kind_help(definition: CustomField) -> str:
+    if definition.kind == "number":
+        return _("a number, written the Indonesian way (1.234,5)")
+    if definition.kind == "date":
+        return _("a date, such as 31/12/2026")
+    if definition.kind == "choice":
+        return _('one of the choices in the sheet "%(sheet)s"', sheet=CHOICES_SHEET)
+    return _("text, one line")
 
 
 # --- Reading an uploaded file -----------------------------------------------------------------
@@ -258,7 +310,8 @@ def parse_rows(
     """
     if not rows:
         raise ImportRefused([Problem(_("The sheet is empty."), row=1)])
-    columns, problems = _read_header(rows[0])
+    extra = indicator_fields(dossier)
+    columns, problems = _read_header(rows[0], extra)
     if problems:
         raise ImportRefused(problems)
     seen = {(o.casefold(), i.casefold()): None for o, i in existing}
@@ -270,7 +323,7 @@ def parse_rows(
         if len(parsed) == MAX_INDICATORS:
             message = _("A file holds at most %(n)s indicators.", n=MAX_INDICATORS)
             raise ImportRefused([Problem(message, row=number)])
-        row, row_problems = _read_row(dossier, number, cells, columns, units)
+        row, row_problems = _read_row(dossier, number, cells, columns, units, extra)
         problems += row_problems
         if row is None:
             continue
@@ -308,9 +361,12 @@ def _text(value) -> str:
     return str(value).strip()
 
 
-def _read_header(header: tuple) -> tuple[dict[int, str | int], list[Problem]]:
-    """Column index -> header name or target year, and the problems of the header row."""
-    known = {name.casefold(): name for name in COLUMNS}
+def _read_header(
+    header: tuple, extra: dict[str, CustomField] | None = None
+) -> tuple[dict[int, str | int], list[Problem]]:
+    """Column index -> header name or target year, and the problems of the header row;
+    ``extra``: the custom fields' headers."""
+    known = {name.casefold(): name for name in [*COLUMNS, *(extra or {})]}
     columns: dict[int, str | int] = {}
     problems: list[Problem] = []
     for index, value in enumerate(header):
@@ -336,10 +392,16 @@ def _header(key: str | int) -> str:
 
 
 def _read_row(
-    dossier: Dossier, number: int, cells: tuple, columns: dict[int, str | int], units: dict
+    dossier: Dossier,
+    number: int,
+    cells: tuple,
+    columns: dict[int, str | int],
+    units: dict,
+    extra: dict[str, CustomField] | None = None,
 ):
     """One sheet row as a ``_Row`` (None when it has problems) and its problems; ``units``
-    are the unit names by their case-folded form."""
+    are the unit names by their case-folded form, ``extra`` the custom fields by header."""
+    extra = extra or {}
     problems: list[Problem] = []
     values: dict[str, str] = {}
     targets: dict[int, Decimal] = {}
@@ -354,17 +416,32 @@ def _read_row(
                 if not _blank(value):
                     targets[key] = _target(dossier, key, value)
             else:
-                values[key] = _field(key, value, units)
+                values[key] = _field(key, value, units, extra)
         except ValueError as error:
             problems.append(Problem(str(error), number, _header(key)))
     if problems:
         return None, problems
     fields = {COLUMNS[name].key: values.get(name, "") for name in COLUMNS if name != OBJECTIVE}
+    fields["extra"] = {extra[name].code: value for name, value in values.items()
+                       if name in extra and value}  # fmt: skip
     return _Row(number, values[OBJECTIVE], fields, targets), []
 
 
-def _field(name: str, value, units: dict) -> str:
+def _custom(definition: CustomField, value) -> str:
+    """A custom field's cell as the value to store ("" when empty); raises ValueError."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        value = value.isoformat()
+    elif isinstance(value, float):
+        value = round(value, 9)  # Excel's binary fractions: 0.1 + 0.2
+    return custom_fields.parse(definition, _text(value), FILE_LOCALE) or ""
+
+
+def _field(name: str, value, units: dict, extra: dict[str, CustomField]) -> str:
     """A text column's value, checked; raises ValueError with the message."""
+    if name in extra:
+        return _custom(extra[name], value)
     text = _text(value)
     if not text:
         if name in REQUIRED:

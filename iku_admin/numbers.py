@@ -63,10 +63,11 @@ class Bounds:
             return cls(-high, high, scale)
         return cls(-UNBOUNDED, UNBOUNDED, None)
 
-    def parse(self, text: str) -> int | Decimal:
-        """``text`` as the current locale writes numbers: an ``int`` for an integer column,
-        else a ``Decimal``. Raises ``NumberError`` with the user's message."""
-        text, locale = text.strip(), str(get_locale())
+    def parse(self, text: str, locale: str | None = None) -> int | Decimal:
+        """``text`` as ``locale`` (by default the current one) writes numbers: an ``int`` for
+        an integer column, else a ``Decimal``. Raises ``NumberError`` with the user's
+        message."""
+        text, locale = text.strip(), locale or str(get_locale())
         try:
             # Babel would also read "1E5", "NaN" and "Infinity", and digits of other scripts
             # ("١٢", "𝟙"): nobody here types those.

@@ -21,9 +21,10 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session, object_session
 
-from models import Dossier, SopStep
+from models import CustomField, Dossier, SopStep
 from models.validation import N_, RuleError
 
+from . import custom_fields
 from .i18n import _, _l
 
 # --- named checks ---------------------------------------------------------------------------
@@ -39,9 +40,14 @@ INDICATOR_REQUIRED = {
 
 def indicator_gaps(indicator, years: list[int]) -> dict[str, str]:
     """What one indicator lacks for the IKU check: field name (``targets`` for the yearly
-    targets) -> what to tell the user. Read by the check and by the IKU editor alike."""
+    targets, a custom field's code for a required custom field) -> what to tell the user.
+    Read by the check and by the IKU editor alike."""
     gaps = {name: str(label) for name, label in INDICATOR_REQUIRED.items()
             if not getattr(indicator, name)}  # fmt: skip
+    session = object_session(indicator)
+    for extra in custom_fields.request_fields(session, "indicator") if session else ():
+        if extra.required and not custom_fields.is_filled(indicator, extra.code):
+            gaps[extra.code] = extra.label
     absent = sorted(set(years) - {t.year for t in indicator.targets if t.target is not None})
     if absent:
         gaps["targets"] = _("targets for %(years)s", years=", ".join(map(str, absent)))
@@ -87,12 +93,35 @@ class Field:
     phrase: object
     multi_line: bool = False
     max_length: int | None = None
+    # A custom field (``models.CustomField``): its value lives in ``dossier.extra``.
+    custom: CustomField | None = None
 
     def read(self, dossier: Dossier) -> str:
+        """The stored value (a custom field's in its canonical form)."""
+        if self.custom is not None:
+            return (dossier.extra or {}).get(self.name) or ""
         return getattr(dossier, self.name) or ""
 
-    def write(self, dossier: Dossier, value: str) -> None:
-        setattr(dossier, self.name, value)
+    def shown(self, dossier: Dossier, locale: str) -> str:
+        """The value as the finishing person sees it in its input (numbers and dates as their
+        language writes them)."""
+        if self.custom is not None:
+            return custom_fields.editable(self.custom, self.read(dossier) or None, locale)
+        return self.read(dossier)
+
+    def write(self, dossier: Dossier, value: str, locale: str) -> None:
+        """Store what was typed; a custom field's value is read as its kind wants (a
+        ``ValueError`` with the message when it cannot be)."""
+        if self.custom is None:
+            setattr(dossier, self.name, value)
+            return
+        stored = custom_fields.parse(self.custom, value, locale)
+        extra = dict(dossier.extra or {})
+        if stored is None:
+            extra.pop(self.name, None)
+        else:
+            extra[self.name] = stored
+        dossier.extra = extra
 
 
 def _builtin(name: str, label, phrase, multi_line: bool = False) -> Field:
@@ -115,10 +144,11 @@ FIELDS: dict[str, Field] = {
 def fields(session: Session | None) -> dict[str, Field]:
     """Every dossier field a step may require, in the order the step form offers them."""
     found = dict(FIELDS)
-    # >>> Custom dossier fields (code -> label, values in ``Dossier.extra``) are appended here,
-    # as ``Field`` objects whose ``read``/``write`` use ``dossier.extra[code]``; this is the
-    # only place that needs to know about them. This runs for each listed step and at each
-    # flush that writes a step: read the custom fields once per session (``session.info``). <<<
+    if session is None:
+        return found
+    for custom in custom_fields.request_fields(session, "dossier"):
+        found[custom.code] = Field(custom.code, custom.label, custom.label.lower(),
+                                   multi_line=False, max_length=None, custom=custom)  # fmt: skip
     return found
 
 

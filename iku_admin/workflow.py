@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context
 from sqlalchemy import Select, bindparam, func, insert, inspect, select, tuple_, update
 from sqlalchemy.orm import Session, joinedload, object_session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -223,6 +223,15 @@ def _timezone() -> ZoneInfo:
     return ZoneInfo(current_app.config["IKU_TIMEZONE"] if has_app_context() else "Asia/Jakarta")
 
 
+def _locale() -> str:
+    """The language typed values are read in: the request's, else Indonesian."""
+    if has_request_context():
+        from flask_babel import get_locale
+
+        return str(get_locale())
+    return "id"
+
+
 def _changed_message(last: _LastRecord | None, seen_version: int) -> str:
     """Why a dossier shown at ``seen_version`` can no longer be acted on as shown."""
     if last is not None and last.dossier_version >= seen_version:
@@ -366,7 +375,10 @@ def _set_fields(session: Session, dossier: Dossier, user: User, seen: int,
         if required.max_length is not None and len(value) > required.max_length:
             raise WorkflowError(_("%(field)s: at most %(n)s characters.", field=required.phrase,
                                   n=required.max_length))  # fmt: skip
-        required.write(dossier, value)
+        try:
+            required.write(dossier, value, _locale())
+        except ValueError as error:
+            raise WorkflowError(f"{required.label}: {error}") from error
     try:
         session.flush()  # the version check of an ORM update: nobody changed it meanwhile
     except StaleDataError as error:

@@ -14,6 +14,7 @@ from .dossier import (
     StrategicObjective,
     target_year_error,
 )
+from .fields import CustomField
 from .people import LoginAttempt, Permission, Role, User, user_role
 from .sop import Procedure, Sop, SopStep
 from .summary import ALL_TIME, CYCLE, FINISHED, DossierTotal, MinutesCount, StepTotal, half_year
@@ -29,6 +30,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarDay",
+    "CustomField",
     "Dossier",
     "DossierTotal",
     "Indicator",

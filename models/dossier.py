@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -67,6 +68,8 @@ class Dossier(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Working minutes of all its steps, written when the last step finishes.
     cycle_minutes: Mapped[int | None] = mapped_column(Integer)
+    # The custom fields' values (``CustomField``): code -> text; an empty field has no key.
+    extra: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Optimistic locking: ORM updates check and bump it; workflow transitions compare-and-set it.
     __mapper_args__ = {"version_id_col": version}
@@ -205,6 +208,8 @@ class Indicator(Base):
     data_source: Mapped[str] = mapped_column(String(300), default="")
     responsible: Mapped[str] = mapped_column(String(300), default="")
     order: Mapped[int] = mapped_column(Integer, default=1)
+    # The custom fields' values (``CustomField``): code -> text; an empty field has no key.
+    extra: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": row_version}  # optimistic locking of edits
 

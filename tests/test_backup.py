@@ -37,7 +37,7 @@ from iku_admin.backup import database_revision, tables
 from iku_admin.config import normalise_database_url
 from iku_admin.extensions import db as _db
 from iku_admin.i18n import _
-from models import Agency, CalendarDay, Dossier, LoginAttempt, SopStep, User
+from models import Agency, CalendarDay, CustomField, Dossier, LoginAttempt, SopStep, User
 
 # The newest migration: what a backup of a migrated database names.
 HEAD = ScriptDirectory(Path(__file__).parent.parent / "migrations").get_current_head()
@@ -57,11 +57,15 @@ def filled(app, db, people) -> dict:
     agency.address = "Jalan Ña’ima 1\nKuala Tungkal"
     dossier = fill_iku(make_dossier(title="IKU 2026–2030 «uji» ✓", period=(2026, 2027)))
     dossier.objectives[0].indicators[0].targets[0].target = Decimal("1234567.89")
+    dossier.objectives[0].indicators[0].extra = {"alasan": "Ña’ima ✓", "bobot": "12.5"}
+    dossier.extra = {"anggaran": "1150.25"}
     db.session.add_all([
         LoginAttempt(username="staf", address="10.0.0.7", success=False),
         LoginAttempt(username="staf", address="10.0.0.7", success=True,
                      at=datetime(2026, 3, 2, 1, 2, 3, 456789, tzinfo=UTC)),
         CalendarDay(day=date(2026, 3, 19), kind="off", description="Hari Suci Nyepi"),
+        CustomField(entity="indicator", code="alasan", label="Alasan ✓", kind="choice",
+                    choices="Ña’ima ✓\nLain"),
     ])  # fmt: skip
     db.session.commit()
     for user in ("kadis", "sekretaris", "timsakip", "staf"):

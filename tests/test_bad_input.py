@@ -33,7 +33,7 @@ from wtforms.validators import ValidationError
 
 from iku_admin import auth, workflow
 from iku_admin.views.base import GuardedModelView
-from models import AuditEntry, CalendarDay, Dossier
+from models import AuditEntry, CalendarDay, CustomField, Dossier
 from models.validation import RuleError
 
 # Digits str.isdigit() accepts but int() refuses ("²"), or reads as another number than the one
@@ -67,6 +67,9 @@ def world(app, db, people):
     workflow.complete(dossier, people["kadis"], "")
     db.session.add(CalendarDay(day=date(2026, 8, 18), kind="off", description="Cuti bersama"))
     db.session.add(AuditEntry(action="create", table_name="dossier", row_id=str(dossier.id)))
+    # Custom fields of each kind: their form fields refuse bad input like the built-in ones.
+    db.session.add_all([CustomField(entity="dossier", code=kind, label=kind.title(), kind=kind)
+                        for kind in ("number", "date", "text")])  # fmt: skip
     db.session.commit()
     clients = {}
     for username in people:

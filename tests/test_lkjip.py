@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 
-from conftest import PASSWORD, assert_totals_match_history, flashes, login, post
+from conftest import PASSWORD, assert_totals_match_history, flashes, post
 from sqlalchemy import select
 from test_roles import MATRIX_URL, cell, matrix_form
 from test_workflow import english  # noqa: F401 (autouse)
 from test_workflow_web import act_as, buttons, press
 
 from iku_admin.extensions import db as _db
-from models import CustomField, Dossier, Procedure, Role, Sop, SopStep
+from models import Dossier, Procedure, Role, Sop, SopStep
 
 LKJIP = "Penyusunan Laporan Kinerja (LKjIP)"
 RECEIPT = "Nomor tanda terima e-SAKIP"

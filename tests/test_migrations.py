@@ -147,6 +147,18 @@ def test_every_revision_upgrades_a_populated_database_and_keeps_its_data(app):
         sop.name, True, True)  # fmt: skip
     assert_totals_match_history(_db.session.connection())
 
+    # The existing dossiers and indicators start without custom values, and take one.
+    from models import CustomField, Dossier, Indicator
+
+    assert all(d.extra == {} for d in _db.session.scalars(select(Dossier)))
+    assert all(i.extra == {} for i in _db.session.scalars(select(Indicator)))
+    _db.session.add(CustomField(entity="dossier", code="alasan", label="Alasan", kind="text"))
+    dossier = _db.session.scalar(select(Dossier).where(Dossier.status == "in_progress").limit(1))
+    dossier.extra = {"alasan": "Data tersedia"}
+    _db.session.commit()
+    _db.session.expire_all()
+    assert _db.session.get(Dossier, dossier.id).extra == {"alasan": "Data tersedia"}
+
 
 def test_each_step_requirement_becomes_a_list_of_requirements(app):
     """0013: "iku_content" stays the IKU check, "outgoing_letter" becomes the two fields it

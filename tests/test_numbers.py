@@ -23,7 +23,15 @@ from iku_admin import auth, workflow
 from iku_admin.i18n import _, fmt_number
 from iku_admin.numbers import Bounds
 from iku_admin.views.base import FilterConverter
-from models import AuditEntry, Dossier, Indicator, IndicatorTarget, Sop, StrategicObjective
+from models import (
+    AuditEntry,
+    CustomField,
+    Dossier,
+    Indicator,
+    IndicatorTarget,
+    Sop,
+    StrategicObjective,
+)
 
 LOCALES = ("id", "en")
 
@@ -199,6 +207,7 @@ def editable(app, db):
     indicator = Indicator(name="Nilai investasi", order=1, unit="Persen", targets=[target])
     dossier.objectives.append(StrategicObjective(name="Investasi", order=1, indicators=[indicator]))
     workflow.new_sop_version(db.session, db.session.scalar(select(Sop)))
+    db.session.add(CustomField(entity="indicator", code="bobot", label="Bobot", kind="number"))
     db.session.commit()
 
 

@@ -25,6 +25,7 @@ from .audit import AuditEntryView
 from .base import GuardedModelView
 from .calendar import CalendarDayView, OfficeDayView
 from .content import IndicatorUnitView, IndicatorView, ObjectiveView, TargetView
+from .custom_fields import CustomFieldView
 from .dossier import OUTCOME_LABELS, DossierView
 from .fields import IdConverter
 from .home import HomeView
@@ -99,6 +100,7 @@ def init_views(app: Flask) -> Admin:
         OfficeDayView(name=_l("Office hours"), endpoint="office_day", category=sop),
         UserView(name=_l("Users"), endpoint="user", category=system),
         AgencyView(name=_l("Agency"), endpoint="agency", category=system),
+        CustomFieldView(name=_l("Custom fields"), endpoint="custom_field", category=system),
         RoleView(Role, db, name=_l("Roles"), endpoint="role", category=system),
         PermissionView(name=_l("Permissions"), endpoint="permission", category=system),
         AuditEntryView(name=_l("Audit log"), endpoint="audit_entry", category=system),

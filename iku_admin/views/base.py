@@ -477,9 +477,23 @@ class GuardedModelView(SameSiteReturn, ModelView):
             0, sort_column, args.sort_desc, args.search, args.filters, execute=False, page_size=0
         )
         query, keys = self._export_keys(query.order_by(None), sort_column, args.sort_desc)
-        names = [name for name, _label in self._export_columns]
+        names = self.export_selected([name for name, _label in self.export_columns()])
         query = query.with_entities(*export_rows.columns(self.model, names))
         return count, self._export_batches(query, keys, self._export_readers(query, finish))
+
+    def export_columns(self) -> list[tuple[str, str]]:
+        """The export's columns, (name, label), for this request."""
+        return self._export_columns
+
+    def export_selected(self, names: list[str]) -> list[str]:
+        """The attributes an export reads for its columns ``names``."""
+        return names
+
+    def export_reader(self, name: str, selected: list[str], finish: dict | None):
+        """How an export reads the column ``name`` when it is no attribute of the model:
+        (reads the batch's plain rows, a function from a row or record to the value, its
+        ``ExportCells``); None for an attribute. ``selected``: the rows' column names."""
+        return None
 
     def _export_keys(self, query, sort_column, sort_desc):
         """The list's order as ``[(expression, descending)]``, ties broken by primary key."""
@@ -544,7 +558,11 @@ class GuardedModelView(SameSiteReturn, ModelView):
         selects, with no formatter) or its records, how, and its ``ExportCells``."""
         names = [column["name"] for column in query.column_descriptions]
         readers = []
-        for name, _label in self._export_columns:
+        for name, _label in self.export_columns():
+            special = self.export_reader(name, names, finish)
+            if special is not None:
+                readers.append(special)
+                continue
             from_row = name in names and name not in self.column_formatters_export
             read = itemgetter(names.index(name)) if from_row else None
             readers.append((from_row, *self._export_reader(name, read, finish)))
@@ -575,7 +593,7 @@ class GuardedModelView(SameSiteReturn, ModelView):
         return value if make is None else make(value)
 
     def _export_headers(self) -> list[str]:
-        return [str(label) for _name, label in self._export_columns]
+        return [str(label) for _name, label in self.export_columns()]
 
     # Flask-Admin's own writers make every cell text (a CSV comma-separated without a
     # byte-order mark, an XLSX through tablib in a sheet called "Tablib Dataset", held whole

@@ -32,6 +32,7 @@ from ..extensions import db
 from ..i18n import _, _l, fmt_number
 from ..iku_excel import importable_dossiers
 from .base import GuardedModelView
+from .custom_fields import CustomFieldsMixin
 
 DOSSIER = _l("Dossier")
 DOSSIER_NUMBER = _l("Dossier number")
@@ -211,7 +212,8 @@ def _targets(view, context, model, name):
     return ", ".join(f"{t.year}: {fmt_number(t.target)}" for t in model.targets)
 
 
-class IndicatorView(ContentView):
+class IndicatorView(CustomFieldsMixin, ContentView):
+    custom_entity = "indicator"
     selection_text = _l("Select indicator #%(id)s")
     parent_field = "objective"
     parent_model = StrategicObjective
@@ -235,7 +237,7 @@ class IndicatorView(ContentView):
         "order": _l("Order"), "name": _l("Indicator"), "definition": _l("Definition/formula"),
         "unit": _l("Unit"), "polarity": _l("Polarity"), "baseline": _l("Baseline"),
         "data_source": _l("Data source"), "responsible": _l("Responsible official"),
-        "targets": _l("Yearly targets"),
+        "targets": _l("Yearly targets"), "extra": _l("Other information"),
     }  # fmt: skip
 
     def __init__(self, **kwargs):

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import IntEqualFilter
+from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func
@@ -23,6 +24,7 @@ from .. import mutu, requirements, workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
+from .custom_fields import CustomFieldsMixin
 from .iku_editor import IkuEditorMixin
 
 # The generic button labels; a task step's own verb (SopStep.action_label) replaces the
@@ -79,7 +81,8 @@ def _step_label(view, context, model, name):
     return f"{step.position}. {step.activity}"
 
 
-class DossierView(IkuEditorMixin, GuardedModelView):
+class DossierView(IkuEditorMixin, CustomFieldsMixin, GuardedModelView):
+    custom_entity = "dossier"
     details_template = "dossier/details.html"
     selection_text = _l("Select dossier #%(id)s")
     allow_delete = False  # a dossier's history is permanent
@@ -127,7 +130,7 @@ class DossierView(IkuEditorMixin, GuardedModelView):
         "letter_subject": _l("Letter subject"),
         "outgoing_agenda_number": _l("Outgoing letter agenda number"),
         "distribution_record": _l("Distribution record"), "created_at": _l("Registered"),
-        "finished_at": _l("Finished"),
+        "finished_at": _l("Finished"), "extra": _l("Other information"),
     }  # fmt: skip
     column_descriptions = {
         "distribution_record": _l("To whom the signed IKU was sent, and how (proof of dispatch)."),
@@ -253,12 +256,13 @@ class DossierView(IkuEditorMixin, GuardedModelView):
         """The fields the current step requires, to type in with its button: name, label,
         help, the value (what was typed, else what is stored), the largest length, one line
         or several."""
+        locale = str(get_locale())
         return [
             {
                 "name": field.name,
                 "label": field.label,
                 "help": self.column_descriptions.get(field.name, ""),
-                "value": typed[field.name] if field.name in typed else field.read(dossier),
+                "value": typed[field.name] if field.name in typed else field.shown(dossier, locale),
                 "maxlength": field.max_length,
                 "multi_line": field.multi_line,
             }

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import get_locale
 from flask_login import current_user
 
 from models import Dossier, IndicatorUnit
 from models.dossier import POLARITIES
 from models.validation import parse_integer
 
-from .. import auth, iku_content, workflow
+from .. import auth, custom_fields, iku_content, workflow
 from ..extensions import db
 from ..i18n import _, _l
 
@@ -26,13 +27,16 @@ class IkuEditorMixin:
     def iku_editor(self, dossier: Dossier, objectives, grid=None, errors=None) -> dict:
         """Template values of the IKU section: ``iku_grid`` (rows to edit) when the user may
         write the content and it is still editable, else None (the read-only table)."""
+        fields = custom_fields.request_fields(db.session, "indicator")
         if workflow.is_content_locked(dossier) or not auth.can_write_content(current_user):
-            return {"iku_grid": None}
+            return {"iku_grid": None, "iku_fields": fields, "iku_display": _display}
         # What the IKU check misses is told of the stored rows, not of input shown again.
         step = workflow.iku_step(dossier) if grid is None else None
         if grid is None:
-            grid = iku_content.rows_of(dossier, list(objectives), check=step is not None)
+            grid = iku_content.rows_of(dossier, list(objectives), step is not None, fields)
         return {
+            "iku_fields": fields,
+            "iku_extra_name": iku_content.extra_name,
             "iku_grid": grid,
             "iku_errors": errors or {},
             "iku_step": step,
@@ -53,11 +57,12 @@ class IkuEditorMixin:
         try:
             if version is None:
                 raise iku_content.MalformedGrid("version")
-            grid = iku_content.parse(dossier, request.form.getlist("row"), request.form)
+            fields = custom_fields.request_fields(db.session, "indicator")
+            grid = iku_content.parse(dossier, request.form.getlist("row"), request.form, fields)
         except iku_content.MalformedGrid:
             abort(400)
         try:
-            result = iku_content.save(db.session, dossier, version, grid)
+            result = iku_content.save(db.session, dossier, version, grid, fields)
         except workflow.WorkflowError as error:
             flash(str(error), "error")
             return self._details_page(dossier, 409)
@@ -74,6 +79,11 @@ class IkuEditorMixin:
         else:
             flash(_("Nothing to save: the IKU is as stored."), "info")
         return redirect(url_for(".details_view", id=dossier.id, _anchor="iku"), 303)
+
+
+def _display(field, indicator) -> str:
+    """A custom field's value of an indicator, as the page shows it."""
+    return custom_fields.display(field, custom_fields.value_of(indicator, field), str(get_locale()))
 
 
 def _missing(grid) -> str | None:
