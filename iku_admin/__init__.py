@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import models.base
 
-from . import assets, audit, auth, config, content_lock, requirements
+from . import assets, audit, auth, config, content_lock, custom_fields, requirements
 from .extensions import babel, compress, csrf, db, login_manager, migrate
 from .i18n import TRANSLATIONS, _, fmt_date, fmt_number, select_locale
 
@@ -57,6 +57,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     audit.init_app(app)
     content_lock.init_app(app)
     requirements.init_app(app)
+    # Definitions are kept for one request, also where requests share an app context.
+    app.before_request(custom_fields.forget)
 
     from .views import init_views
 
