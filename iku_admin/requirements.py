@@ -147,7 +147,7 @@ def fields(session: Session | None) -> dict[str, Field]:
     if session is None:
         return found
     for custom in custom_fields.request_fields(session, "dossier"):
-        found[custom.code] = Field(custom.code, custom.label, custom.label.lower(),
+        found[custom.code] = Field(custom.code, custom.label, custom.label,
                                    multi_line=False, max_length=None, custom=custom)  # fmt: skip
     return found
 

@@ -129,6 +129,18 @@ def test_the_list_filters_by_sop(db, client, people):
     ids = set(map(int, re.findall(r"details/\?id=(\d+)", listed)))
     assert ours.id in ids and other.id not in ids
     assert client.get(f"/admin/dossier/?flt0_{arg}=abc").status_code == 200  # ignored
+    # The step history too.
+    act_as(client, "staf")
+    press(client, ours.id, "complete")
+    view = next(v for v in client.application.extensions["admin"][0]._views
+                if v.endpoint == "step_record")  # fmt: skip
+    arg = next(view.get_filter_arg(i, f) for i, f in enumerate(view.get_filters())
+               if str(f.name) == "SOP")  # fmt: skip
+    listed = client.get(f"/admin/step_record/?flt0_{arg}={lkjip.procedure_id}").text
+    assert "Menyusun draf LKjIP" in listed
+    iku_procedure = workflow.active_sop(db.session).procedure_id
+    listed = client.get(f"/admin/step_record/?flt0_{arg}={iku_procedure}").text
+    assert "Menyusun draf LKjIP" not in listed
 
 
 def test_the_dashboard_and_evaluation_measure_one_sop_at_a_time(db, client, people):

@@ -31,7 +31,7 @@ from .fields import IdConverter
 from .home import HomeView
 from .people import UserView
 from .permissions import PermissionView, RoleView
-from .sop import ProcedureView, SopStepView, SopView
+from .sop import ProcedureFilter, ProcedureView, SopStepView, SopView, steps_of
 
 
 class ReadOnlyView(GuardedModelView):
@@ -48,7 +48,14 @@ class StepRecordView(ReadOnlyView):
     column_list = ["dossier", "position", "step", "outcome", "user", "role", "note",
                    "started_at", "finished_at", "working_minutes", "standard_minutes",
                    "sop_version"]  # fmt: skip
-    column_filters = ["dossier_id", "position", "outcome", "user.username", "finished_at"]
+    column_filters = [
+        "dossier_id",
+        "position",
+        "outcome",
+        "user.username",
+        "finished_at",
+        ProcedureFilter(StepRecord.step_id, _l("SOP"), steps_of),
+    ]
     column_searchable_list = ["note"]
     column_choices = {"outcome": list(OUTCOME_LABELS.items())}
     column_labels = {

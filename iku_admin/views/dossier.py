@@ -8,7 +8,6 @@ from collections import defaultdict
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
@@ -16,7 +15,7 @@ from sqlalchemy import func
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
-from models import Dossier, Indicator, Procedure, Sop, StepRecord, StrategicObjective, utcnow
+from models import Dossier, Indicator, StepRecord, StrategicObjective, utcnow
 from models import search as search_index
 from models.validation import parse_integer
 
@@ -26,6 +25,7 @@ from ..i18n import _, _l
 from .base import GuardedModelView
 from .custom_fields import CustomFieldsMixin
 from .iku_editor import IkuEditorMixin
+from .sop import ProcedureFilter, versions_of
 
 # The generic button labels; a task step's own verb (SopStep.action_label) replaces the
 # "complete" one, a review keeps "approve" and "return".
@@ -61,19 +61,6 @@ def action_label(step, name: str) -> str:
     return str(ACTION_LABELS[name])
 
 
-class _Procedures:
-    """The SOPs, as the list's filter options: read when the list draws its filters, on each
-    request (Flask-Admin keeps a filter's options from start-up, so a callable would be read
-    once and miss the SOPs added later)."""
-
-    def __iter__(self):
-        rows = db.session.execute(db.select(Procedure.id, Procedure.name).order_by(Procedure.name))
-        return iter(rows.all())
-
-    def __bool__(self) -> bool:
-        return True
-
-
 def _step_label(view, context, model, name):
     step = model.current_step
     if model.status == "done" or step is None:
@@ -98,8 +85,8 @@ class DossierView(IkuEditorMixin, CustomFieldsMixin, GuardedModelView):
     column_default_sort = ("id", True)
     column_searchable_list = list(search_index.SEARCHED)  # the columns the indexes cover
     column_filters = ["current_step.position", "status", "period_start", "period_end",
-                      "letter_date", IntEqualFilter(Sop.procedure_id, _l("SOP"),
-                                                    options=_Procedures())]  # fmt: skip
+                      "letter_date", ProcedureFilter(Dossier.sop_id, _l("SOP"),
+                                                     versions_of)]  # fmt: skip
     column_sortable_list = ["id", "title", "period_start", "status", "revision_round",
                             "step_started_at", "step_due_at"]  # fmt: skip
     column_choices = {"status": [("in_progress", _l("In progress")), ("done", DONE)]}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import flash, request, url_for
 from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext as admin_lazy_gettext
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.form.widgets import Select2Widget
 from flask_admin.model.template import LinkRowAction
 from sqlalchemy import select
@@ -17,6 +19,52 @@ from .. import requirements, workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
+
+
+class _Procedures:
+    """The SOPs, as a list filter's options: read when the list draws its filters, on each
+    request (Flask-Admin keeps a filter's options from start-up, so a callable would be read
+    once and miss the SOPs added later)."""
+
+    def __iter__(self):
+        rows = db.session.execute(db.select(Procedure.id, Procedure.name).order_by(Procedure.name))
+        return iter(rows.all())
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class ProcedureFilter(BaseSQLAFilter):
+    """A list's "SOP" filter: the rows whose ``column`` (an SOP version's id, or an SOP
+    step's) belongs to the chosen SOP. A subquery, so the list query needs no join."""
+
+    def __init__(self, column, name, by_procedure):
+        super().__init__(column, name, options=_Procedures())
+        self.by_procedure = by_procedure  # procedure id -> select of the ids ``column`` holds
+
+    def validate(self, value) -> bool:
+        return parse_integer(value, minimum=1) is not None
+
+    def clean(self, value) -> int:
+        return parse_integer(value, minimum=1)
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.get_column(alias).in_(self.by_procedure(value)))
+
+    def operation(self):
+        return admin_lazy_gettext("equals")  # Flask-Admin's own word, in its catalog
+
+
+def versions_of(procedure_id: int):
+    return select(Sop.id).where(Sop.procedure_id == procedure_id)
+
+
+def steps_of(procedure_id: int):
+    return (
+        select(SopStep.id)
+        .join(Sop, Sop.id == SopStep.sop_id)
+        .where(Sop.procedure_id == procedure_id)
+    )
 
 
 class ProcedureView(GuardedModelView):
