@@ -300,6 +300,52 @@ def iku_pdf(dossier: Dossier) -> bytes:
     return render_pdf(iku_html(dossier, pdf=True))
 
 
+# --- The record sheet of a dossier (Lembar Kendali Berkas), for every SOP --------------------
+
+
+OUTCOME_WORDS = {"done": "Selesai", "approved": "Disetujui", "returned": "Dikembalikan"}
+
+
+def record_sheet_html(dossier: Dossier, pdf: bool = False) -> str:
+    """A dossier's record sheet, whatever its SOP: the incoming letter, its fields (the
+    custom ones too), where it stands, and every step of its history against the standard
+    time (the SOP's "Pencatatan dan Pendataan"). Raises ``DocumentTooLarge`` past the page's
+    or the PDF's limits."""
+    session = object_session(dossier)
+    history = session.scalars(
+        select(StepRecord).where(StepRecord.dossier_id == dossier.id).order_by(StepRecord.id)
+    ).all()
+    fields = [
+        (f.label, custom_fields.display(f, custom_fields.value_of(dossier, f), DOCUMENT_LOCALE))
+        for f in custom_fields.request_fields(session, "dossier")
+    ]
+    chars = sum(_text_length(r.note, r.actor_name) for r in history) + sum(
+        _text_length(label, value) for label, value in fields
+    )
+    _limits(pdf).check(len(history), chars, lambda **figures: _(
+        "This dossier's history is too long for this document: %(rows)s records and "
+        "%(chars)s characters, where at most %(max_rows)s records and %(max_chars)s "
+        "characters fit. Export the step history list instead.", **figures
+    ))  # fmt: skip
+    return render_template(
+        "documents/dossier.html",
+        dossier=dossier,
+        history=history,
+        fields=fields,
+        outcomes=OUTCOME_WORDS,
+        pdf=pdf,
+        letterhead=document_agency(session),
+        doc_date=doc_date,
+        doc_number=doc_number,
+        local=lambda moment: moment.astimezone(models.base.LOCAL_TZ).strftime("%d/%m/%Y %H.%M"),
+    )
+
+
+def record_sheet_pdf(dossier: Dossier) -> bytes:
+    """The record sheet as an A4 landscape PDF."""
+    return render_pdf(record_sheet_html(dossier, pdf=True))
+
+
 def _xlsx_value(value):
     """Numbers stay numbers; a Decimal becomes an int or a float Excel understands."""
     if isinstance(value, Decimal):

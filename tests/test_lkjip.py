@@ -176,3 +176,10 @@ def test_it_defines_an_lkjip_sop_in_the_panel_and_it_runs_beside_the_iku(db, cli
     assert "ESAKIP-2026-0042" in page and "/documents/iku/" not in page
     assert "ESAKIP-2026-0042" in client.get("/admin/dossier/").text
     assert re.search(r"Reviewer LKjIP", page)  # who reviewed, by the role's name
+    # Its record sheet: the field, the return and its reason, every step against its time.
+    sheet = client.get(f"/admin/documents/dossier/{report.id}/").text
+    assert RECEIPT in sheet and "ESAKIP-2026-0042" in sheet and LKJIP.upper() in sheet
+    assert "Dikembalikan" in sheet and "Capaian sasaran 2 belum dianalisis." in sheet
+    assert sheet.count("Menyusun draf LKjIP") == 2  # done twice: before and after the return
+    pdf = client.get(f"/admin/documents/dossier/{report.id}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

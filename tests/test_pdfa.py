@@ -77,6 +77,14 @@ def test_the_iku_pdf_is_pdfa(client, people, tmp_path):
     assert_pdfa(response.data, tmp_path)
 
 
+def test_the_record_sheet_pdf_is_pdfa(client, people, tmp_path):
+    dossier = make_dossier()
+    login(client, "kadis")
+    response = client.get(f"/admin/documents/dossier/{dossier.id}.pdf")
+    assert response.status_code == 200
+    assert_pdfa(response.data, tmp_path)
+
+
 def test_the_sop_sheet_pdf_is_pdfa(client, db, people, tmp_path):
     sop = db.session.scalars(select(Sop)).one()
     login(client, "staf")

@@ -57,6 +57,16 @@ class DocumentsView(GuardedView):
             documents.iku_xlsx(dossier), spreadsheet.XLSX_MIMETYPE, f"IKU-{dossier.id}.xlsx", True
         )
 
+    @expose("/dossier/<id:dossier_id>/")
+    def record_sheet(self, dossier_id: int):
+        return documents.record_sheet_html(db.get_or_404(Dossier, dossier_id))
+
+    @expose("/dossier/<id:dossier_id>.pdf")
+    def record_sheet_pdf(self, dossier_id: int):
+        dossier = db.get_or_404(Dossier, dossier_id)
+        pdf = documents.record_sheet_pdf(dossier)
+        return _file(pdf, "application/pdf", f"lembar-kendali-{dossier.id}.pdf")
+
     @expose("/sop/<id:sop_id>/")
     def sop(self, sop_id: int):
         return documents.sop_html(db.get_or_404(Sop, sop_id))
