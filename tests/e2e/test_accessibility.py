@@ -69,6 +69,9 @@ PAGES = {
     "user-form": ("admin", "/admin/user/new/"),
     "sop-step-form": ("admin", "/admin/sop_step/new/"),
     "calendar-form": ("admin", "/admin/calendar_day/new/"),
+    "sop-list": ("admin", "/admin/procedure/"),
+    "sop-form": ("admin", "/admin/procedure/new/"),
+    "custom-field-form": ("admin", "/admin/custom_field/new/"),
 }
 
 
