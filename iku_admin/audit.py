@@ -32,6 +32,7 @@ from models import (
     Indicator,
     IndicatorTarget,
     Permission,
+    Procedure,
     Role,
     Sop,
     SopStep,
@@ -40,8 +41,8 @@ from models import (
     utcnow,
 )
 
-AUDITED = (User, Role, Permission, Sop, SopStep, StrategicObjective, Indicator, IndicatorTarget,
-           Dossier, Agency, CustomField)  # fmt: skip
+AUDITED = (User, Role, Permission, Procedure, Sop, SopStep, StrategicObjective, Indicator,
+           IndicatorTarget, Dossier, Agency, CustomField)  # fmt: skip
 # Columns whose values never go into the log: only the fact that they changed.
 SECRET_COLUMNS = {"password_hash": "password"}
 SECRET_CHANGED = {"changed": True}
@@ -74,8 +75,6 @@ def json_value(value):
     bytes in base64; a JSON column's list or object as it is."""
     if value is None or isinstance(value, bool | int | float | str | list | dict):
         return value
-    if isinstance(value, dict):  # a JSON column (custom fields' values)
-        return {str(key): json_value(item) for key, item in value.items()}
     if isinstance(value, date | datetime | time):
         return value.isoformat()
     if isinstance(value, Decimal):

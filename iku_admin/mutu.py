@@ -649,14 +649,13 @@ def evaluation(session: Session, scope: Scope) -> tuple[SopInfo | None, list[Eva
 
 @dataclass
 class Totals:
-    """Increments of ``StepTotal`` and ``MinutesCount``, added up by key before writing."""
+    """Increments of ``StepTotal``, ``MinutesCount`` and ``DossierTotal``, added up by key
+    before writing. A ``group`` is what the totals keep apart besides time: (procedure id,
+    period start, period end) of the dossier (``group_of``)."""
 
     steps: dict[tuple, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     minutes: Counter = field(default_factory=Counter)
     dossiers: Counter = field(default_factory=Counter)
-
-    """A ``group`` is what the totals keep apart besides time: (procedure id, period start,
-    period end) of the dossier (``group_of``)."""
 
     def add_dossier(self, step_id: int | None, rounds: int, created_at: datetime,
                     group: tuple[int, int, int], sign: int = 1) -> None:  # fmt: skip

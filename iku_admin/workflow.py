@@ -119,8 +119,7 @@ def iku_step(dossier: Dossier) -> SopStep | None:
     if dossier.status == "done" or dossier.current_step is None:
         return None
     here = dossier.current_step.position
-    ahead = [s for s in dossier.sop.steps
-             if requirements.IKU_CONTENT in s.requirements and s.position >= here]  # fmt: skip
+    ahead = [s for s in dossier.sop.steps if checks_iku(s) and s.position >= here]
     return min(ahead, key=lambda s: s.position, default=None)
 
 
@@ -439,9 +438,7 @@ def _load(session: Session, action: str, ids: list[int]) -> dict[int, Dossier]:
     needs_content = [
         d.id
         for d in dossiers.values()
-        if action != "return"
-        and d.current_step
-        and requirements.IKU_CONTENT in d.current_step.requirements
+        if action != "return" and d.current_step and checks_iku(d.current_step)
     ]
     if needs_content:
         objectives = session.scalars(
@@ -612,18 +609,20 @@ def active_versions(session: Session) -> Select:
     return (
         select(Sop).join(Sop.procedure)
         .where(Sop.status == "active", Sop.steps.any())
-        .order_by(Procedure.is_default.desc(), Procedure.name)
+        .order_by(*Procedure.ordered())
     )  # fmt: skip
 
 
 def active_sop(session: Session, procedure_id: int | None = None) -> Sop:
-    """The SOP version new dossiers of a procedure (default: the default one) start under."""
+    """The SOP version new dossiers of a procedure start under; without one, the first of
+    ``active_versions`` (the default procedure's, else the next that has one)."""
     if procedure_id is None:
-        procedure_id = Procedure.default_id(session)
-    sop = session.scalar(
-        select(Sop).where(Sop.status == "active", Sop.procedure_id == procedure_id)
-        .order_by(Sop.version.desc()).limit(1)
-    )  # fmt: skip
+        sop = session.scalar(active_versions(session).limit(1))
+    else:
+        sop = session.scalar(
+            select(Sop).where(Sop.status == "active", Sop.procedure_id == procedure_id)
+            .order_by(Sop.version.desc()).limit(1)
+        )  # fmt: skip
     if sop is None or not sop.steps:
         raise WorkflowError(_("There is no active SOP with steps. Ask IT to activate one."))
     return sop
@@ -695,12 +694,41 @@ def sop_in_use(session: Session, sop_id: int) -> bool:
     )
 
 
-def open_dossiers_of(session: Session, procedure_id: int) -> int:
-    """How many open dossiers run on a version of this procedure."""
-    return session.scalar(
+def sop_used(session: Session, sop_id: int) -> bool:
+    """Whether any dossier, open or finished, ran on this SOP version."""
+    return session.scalar(select(Dossier.id).where(Dossier.sop_id == sop_id).limit(1)) is not None
+
+
+def checks_iku(step: SopStep) -> bool:
+    """Whether the step checks the IKU content."""
+    return requirements.IKU_CONTENT in (step.requirements or [])
+
+
+def iku_step_error(step: SopStep, procedure: Procedure) -> str | None:
+    """Why this step may not be a step of that procedure's SOP: it checks the IKU content and
+    the procedure's dossiers draft none (None: it may)."""
+    if procedure.carries_iku or not checks_iku(step):
+        return None
+    return _("Step %(n)s (%(activity)s) checks the IKU content, but the SOP %(sop)s does not "
+             "draft an IKU.", n=step.position, activity=step.activity, sop=procedure)  # fmt: skip
+
+
+def ensure_iku_kept(session: Session, procedure: Procedure) -> None:
+    """Refuse to change whether a procedure's dossiers draft an IKU once any dossier ran on
+    it (their IKU tables and signed documents would vanish or appear), or while one of its
+    versions has a step that checks the IKU content."""
+    used = session.scalar(
         select(func.count()).select_from(Dossier).join(Sop, Sop.id == Dossier.sop_id)
-        .where(Sop.procedure_id == procedure_id, Dossier.status == "in_progress")
+        .where(Sop.procedure_id == procedure.id)
     )  # fmt: skip
+    if used:
+        raise WorkflowError(_(
+            "%(n)s dossier(s) ran on this SOP; whether its dossiers draft an IKU can no "
+            "longer change. Make a new SOP instead.", n=used))  # fmt: skip
+    steps = session.scalars(select(SopStep).join(Sop).where(Sop.procedure_id == procedure.id))
+    errors = [e for e in (iku_step_error(step, procedure) for step in steps) if e]
+    if errors:
+        raise WorkflowError(" ".join(errors))
 
 
 def ensure_sop_editable(session: Session, sop_id: int | None) -> None:
@@ -772,12 +800,13 @@ def activation_errors(session: Session, sop: Sop) -> list[str]:
                   to=_("step %(n)s of %(sop)s", n=back.position, sop=back.sop)
                   if back is not None else "–")
             )  # fmt: skip
-    if sop.procedure is not None and not sop.procedure.carries_iku:
-        errors += [
-            _("Step %(n)s (%(activity)s) checks the IKU content, but the SOP %(sop)s does not "
-              "draft an IKU.", n=step.position, activity=step.activity, sop=sop.procedure)
-            for step in sop.steps if "iku_content" in step.requirements
-        ]  # fmt: skip
+    errors += [e for e in (iku_step_error(step, sop.procedure) for step in sop.steps) if e]
+    unknown = {s.position: requirements.unknown(session, s.requirements) for s in sop.steps}
+    errors += [
+        _("Step %(n)s requires %(names)s, which is no longer a field or a check.", n=position,
+          names=", ".join(names))
+        for position, names in unknown.items() if names
+    ]  # fmt: skip
     signing = [step for step in sop.steps if step.signature == "sign"]
     if len(signing) > 1:
         errors.append(

@@ -34,11 +34,16 @@ def entity_model(entity: str) -> type:
     return {"dossier": Dossier, "indicator": Indicator}[entity]
 
 
+# Names the panel's own forms and records use beside a model's attributes: the inputs posted
+# with a field typed in beside a step's button, and the audit log's markers.
+FORM_NAMES = {"action", "note", "csrf_token", "url", "changed", "bytes"}
+
+
 def reserved_names(entity: str) -> set[str]:
     """The attribute names of the model ``entity`` (its columns, relationships and
-    properties): a field's code may be none of them."""
+    properties) and ``FORM_NAMES``: a field's code may be none of them."""
     model = entity_model(entity)
-    names = set(inspect_model(model).attrs.keys())
+    names = set(inspect_model(model).attrs.keys()) | FORM_NAMES
     return names | {name for name in dir(model) if not name.startswith("_")}
 
 

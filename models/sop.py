@@ -49,11 +49,14 @@ class Procedure(Base):
         return self.name
 
     @staticmethod
+    def ordered():
+        """The order procedures are offered in everywhere: the default first, then by name."""
+        return Procedure.is_default.desc(), Procedure.name
+
+    @staticmethod
     def default_id(session) -> int | None:
-        """The procedure marked as default, else the first one (one query)."""
-        return session.scalar(
-            select(Procedure.id).order_by(Procedure.is_default.desc(), Procedure.id).limit(1)
-        )
+        """The procedure marked as default, else the first in ``ordered`` (one query)."""
+        return session.scalar(select(Procedure.id).order_by(*Procedure.ordered()).limit(1))
 
 
 class Sop(Base):

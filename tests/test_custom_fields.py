@@ -60,7 +60,12 @@ def test_a_code_is_a_slug_chosen_once(db):
 
 @pytest.mark.parametrize(("entity", "code"), [("dossier", "title"), ("dossier", "extra"),
                                               ("indicator", "unit"), ("indicator", "targets"),
-                                              ("dossier", "years")])  # fmt: skip
+                                              ("dossier", "years"),
+                                              # the inputs posted beside a step's button
+                                              ("dossier", "note"), ("dossier", "action"),
+                                              ("dossier", "csrf_token"),
+                                              # the audit log's markers
+                                              ("indicator", "changed")])  # fmt: skip
 def test_a_code_may_not_be_a_built_in_name(db, entity, code):
     with pytest.raises(RuleError, match="built-in"):
         field(entity=entity, code=code)
@@ -407,3 +412,57 @@ def test_the_indicator_export_and_iku_xlsx_carry_the_fields(db, people, client):
     sheet = load_workbook(io.BytesIO(client.get(f"/admin/documents/iku/{dossier.id}.xlsx").data))
     values = list(sheet.active.iter_rows(values_only=True))
     assert values[5][-1] == "Bobot" and values[7][-1] == 12.5
+
+
+# --- changing a definition that is in use ---------------------------------------------------
+
+
+def definition_form(definition: CustomField, **changes) -> dict:
+    data = {"entity": definition.entity, "code": definition.code, "label": definition.label,
+            "kind": definition.kind, "choices": definition.choices,
+            "position": str(definition.position), "row_version": definition.row_version,
+            "in_list": "y", "active": "y"}  # fmt: skip
+    return {k: v for k, v in (data | changes).items() if v is not None}
+
+
+def test_a_kind_or_a_choice_in_use_does_not_change(db, people, client):
+    definition = field(entity="dossier", code="sumber", label="Sumber dana", kind="choice",
+                       choices="APBD\nAPBN\nLainnya")  # fmt: skip
+    dossier = make_dossier()
+    dossier.extra = {"sumber": "Lainnya"}
+    db.session.commit()
+    login(client, "admin")
+    url = f"/admin/custom_field/edit/?id={definition.id}"
+    response = post(client, url, definition_form(definition, kind="text", choices=""))
+    assert response.status_code == 422 and "jenisnya tidak dapat diubah" in response.text
+    response = post(client, url, definition_form(definition, choices="APBD\nAPBN"))
+    assert response.status_code == 422 and "tidak lagi ada di pilihannya" in response.text
+    db.session.expire_all()
+    assert db.session.get(CustomField, definition.id).choice_list == ["APBD", "APBN", "Lainnya"]
+    response = post(client, url, definition_form(definition, choices="APBD\nAPBN\nLainnya\nHibah"))
+    assert response.status_code == 302  # adding a choice is fine
+    assert db.session.get(Dossier, dossier.id).extra == {"sumber": "Lainnya"}
+
+
+def test_a_field_a_step_requires_stays_active_and_a_lost_one_is_named(db, people, client):
+    definition = field(entity="dossier", code="tanda_terima", label="Tanda terima")
+    draft = workflow.new_sop_version(db.session, workflow.active_sop(db.session))
+    draft.steps[8].requirements = [*draft.steps[8].requirements, "tanda_terima"]
+    db.session.commit()
+    login(client, "admin")
+    url = f"/admin/custom_field/edit/?id={definition.id}"
+    response = post(client, url, definition_form(definition, active=None))
+    assert response.status_code == 422 and "diperlukan oleh langkah" in response.text
+    response = post(client, "/admin/custom_field/delete/", {"id": definition.id})
+    assert "diperlukan oleh langkah" in flashes(client.get(response.headers["Location"]).text)
+    db.session.expire_all()
+    assert db.session.get(CustomField, definition.id).active
+    # Deactivated behind the panel's back: the version is not copied nor activated, and says
+    # why; no 500.
+    db.session.get(CustomField, definition.id).active = False
+    db.session.commit()
+    response = post(client, "/admin/sop/action/", {"action": "new_version", "rowid": str(draft.id)})
+    assert response.status_code == 302
+    assert "tanda_terima" in flashes(client.get(response.headers["Location"]).text)
+    with pytest.raises(workflow.WorkflowError, match="tanda_terima"):
+        workflow.activate_sop(db.session, db.session.get(type(draft), draft.id))

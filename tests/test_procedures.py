@@ -8,12 +8,12 @@ import re
 
 import pytest
 from conftest import assert_totals_match_history, flashes, login, make_dossier, post
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from test_workflow_web import act_as, press
 
 from iku_admin import workflow
 from iku_admin.extensions import db as _db
-from models import Dossier, Procedure, Role, Sop, SopStep, StrategicObjective
+from models import AuditEntry, Dossier, Procedure, Role, Sop, SopStep, StrategicObjective
 
 LKJIP = "Penyusunan Laporan Kinerja (LKjIP)"
 
@@ -176,14 +176,32 @@ def test_the_admin_keeps_the_procedures_and_the_default(db, client, people):
         LKJIP]  # fmt: skip
     assert workflow.active_sop(db.session).id == lkjip.id
     assert make_dossier().sop_id == lkjip.id  # registered under the new default
-    # Whether dossiers carry an IKU does not change under open dossiers.
-    make_dossier(sop=db.session.get(Sop, iku.id))
+    # Whether dossiers carry an IKU does not change once a dossier ran on it, finished ones too
+    # (their signed IKU would vanish).
+    dossier = make_dossier(sop=db.session.get(Sop, iku.id))
+    db.session.execute(update(Dossier).where(Dossier.id == dossier.id).values(status="done"))
+    db.session.commit()
     procedure = db.session.get(Procedure, iku.procedure_id)
     response = post(client, f"/admin/procedure/edit/?id={procedure.id}",
                     {"name": procedure.name, "row_version": procedure.row_version})  # fmt: skip
-    assert response.status_code == 422 and "berkas terbuka" in response.text
+    assert response.status_code == 422 and "pernah berjalan" in response.text
     db.session.expire_all()
     assert db.session.get(Procedure, iku.procedure_id).carries_iku
+    # Nor while one of its versions has a step that checks the IKU content.
+    response = post(
+        client, "/admin/procedure/new/", {"name": "Penyusunan Renja", "carries_iku": "y"}
+    )
+    assert response.status_code == 302
+    renja = db.session.scalar(select(Procedure).where(Procedure.name == "Penyusunan Renja"))
+    assert not renja.is_default  # the first one made in the panel only is the default
+    staf = db.session.scalar(select(Role).where(Role.code == "staf"))
+    db.session.add(Sop(procedure=renja, number="900/RENJA", name="Renja", steps=[
+        SopStep(position=1, activity="Menyusun Renja", role=staf, time_value=1, time_unit="hari",
+                requirements=["iku_content"])]))  # fmt: skip
+    db.session.commit()
+    response = post(client, f"/admin/procedure/edit/?id={renja.id}",
+                    {"name": renja.name, "row_version": renja.row_version})  # fmt: skip
+    assert response.status_code == 422 and "tidak menyusun IKU" in response.text
     # The other roles read the list and change nothing.
     act_as(client, "kadis")
     assert client.get("/admin/procedure/").status_code == 200
@@ -198,3 +216,75 @@ def test_a_version_that_checks_an_iku_is_not_activated_for_a_procedure_without_o
     with pytest.raises(workflow.WorkflowError, match="tidak menyusun IKU"):
         workflow.activate_sop(db.session, draft)
     assert _db.session.get(Sop, draft.id).status == "draft"
+
+
+def test_a_step_that_checks_an_iku_is_refused_in_an_sop_without_one(db, client, people):
+    """Also on a version no dossier is open on (which is edited in place)."""
+    lkjip = make_procedure(db)
+    from test_sop_versions import step_form
+
+    login(client, "admin")
+    step = lkjip.steps[0]
+    response = post(client, f"/admin/sop_step/edit/?id={step.id}",
+                    step_form(step, requirements=["iku_content"]))  # fmt: skip
+    assert response.status_code == 422 and "tidak menyusun IKU" in response.text
+    db.session.expire_all()
+    assert db.session.get(SopStep, step.id).requirements == []
+
+
+def test_a_version_that_dossiers_ran_on_stays_with_its_sop(db, client, people):
+    iku = workflow.active_sop(db.session)
+    lkjip = make_procedure(db)
+    draft = workflow.new_sop_version(db.session, iku)
+    workflow.activate_sop(db.session, draft)  # the old version retires, its dossier finished
+    login(client, "admin")
+    old = db.session.get(Sop, iku.id)
+    make_dossier(sop=draft)  # a dossier on the new one; and one ran on the old one:
+    db.session.execute(update(Dossier).values(sop_id=old.id))
+    db.session.commit()
+    form = {"row_version": old.row_version, "procedure": lkjip.procedure_id,
+            "number": old.number, "name": old.name}  # fmt: skip
+    response = post(client, f"/admin/sop/edit/?id={old.id}", form)
+    assert response.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Sop, old.id).procedure_id == iku.procedure_id
+
+
+def test_the_only_active_sop_is_taken_even_when_not_the_default(db, client, people):
+    iku = workflow.active_sop(db.session)
+    lkjip = make_procedure(db)
+    db.session.execute(update(Sop).where(Sop.id == iku.id).values(status="retired"))
+    db.session.commit()
+    login(client, "staf")
+    assert 'name="sop"' not in client.get("/admin/dossier/new/").text
+    response = post(client, "/admin/dossier/new/", registration(title="Satu-satunya"))
+    assert response.status_code == 302, flashes(response.text)
+    assert db.session.scalar(select(Dossier.sop_id).where(Dossier.title == "Satu-satunya")) == (
+        lkjip.id)  # fmt: skip
+
+
+def test_sop_changes_are_in_the_audit_log(db, client, people):
+    lkjip = make_procedure(db)
+    login(client, "admin")
+    post(client, "/admin/procedure/action/",
+         {"action": "make_default", "rowid": str(lkjip.procedure_id)})  # fmt: skip
+    entries = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.table_name == "sop_procedure", AuditEntry.action == "update")).all()  # fmt: skip
+    assert {e.row_id for e in entries} >= {str(lkjip.procedure_id)}
+
+
+def test_the_record_sheet_needs_the_dossier_and_history_grants(db, client, people):
+    dossier = make_dossier()
+    login(client, "admin")
+    from test_roles import MATRIX_URL, cell, matrix_form
+
+    data = matrix_form(client)
+    staf = db.session.scalar(select(Role).where(Role.code == "staf"))
+    data[cell(staf, "step_record")] = ""
+    assert post(client, MATRIX_URL, data).status_code == 302
+    act_as(client, "staf")
+    assert client.get(f"/admin/documents/dossier/{dossier.id}/").status_code == 403
+    assert client.get(f"/admin/documents/dossier/{dossier.id}.pdf").status_code == 403
+    assert "/documents/dossier/" not in client.get(f"/admin/dossier/details/?id={dossier.id}").text
+    act_as(client, "kadis")
+    assert client.get(f"/admin/documents/dossier/{dossier.id}/").status_code == 200

@@ -12,7 +12,7 @@ from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import DateInput, TextInput
 
-from models import CustomField
+from models import CustomField, Sop, SopStep
 from models.fields import entity_model
 
 from .. import custom_fields, requirements
@@ -242,8 +242,25 @@ class CustomFieldView(GuardedModelView):
             raise ValidationError(
                 _("%(code)s is the name of a step check; choose another code.", code=model.code)
             )
+        if is_created:
+            return
+        state = db.inspect(model).attrs
+        if state.active.history.has_changes() and not model.active:
+            _refuse_if_required(model)
+        if state.kind.history.has_changes() and values_count(model):
+            raise ValidationError(_(
+                '"%(field)s" holds values in %(n)s row(s): its kind cannot change. Add a new '
+                "field instead.", field=model.label, n=values_count(model)))  # fmt: skip
+        if model.kind == "choice" and state.choices.history.has_changes():
+            lost = values_count(model, outside=model.choice_list)
+            if lost:
+                raise ValidationError(_(
+                    '%(n)s row(s) hold a value of "%(field)s" that is no longer among its '
+                    "choices; keep that choice, or change those rows first.", n=lost,
+                    field=model.label))  # fmt: skip
 
     def on_model_delete(self, model):
+        _refuse_if_required(model)
         used = values_count(model)
         if used:
             raise ValidationError(
@@ -252,8 +269,26 @@ class CustomFieldView(GuardedModelView):
             )  # fmt: skip
 
 
-def values_count(field: CustomField) -> int:
-    """How many rows hold a value of ``field``."""
+def values_count(field: CustomField, outside: list[str] | None = None) -> int:
+    """How many rows hold a value of ``field`` (``outside``: one that is none of these)."""
     model = entity_model(field.entity)
     value = model.extra[field.code].as_string()
-    return db.session.scalar(select(func.count()).where(value.is_not(None), value != ""))
+    where = [value.is_not(None), value != ""]
+    if outside is not None:
+        where.append(value.not_in(outside))
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def _refuse_if_required(field: CustomField) -> None:
+    """A dossier field that a step of a draft or active SOP version requires stays: that
+    step could no longer be checked, nor its version copied."""
+    if field.entity != "dossier":
+        return
+    steps = db.session.scalars(
+        select(SopStep).join(Sop).where(Sop.status != "retired").order_by(Sop.id, SopStep.position)
+    )
+    using = [f"{step.sop} · {step.position}" for step in steps if field.code in step.requirements]
+    if using:
+        raise ValidationError(_(
+            '"%(field)s" is required by step(s) %(steps)s; remove it from them first.',
+            field=field.label, steps=", ".join(using)))  # fmt: skip

@@ -68,9 +68,7 @@ class ProcedureForm(QueryForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        procedures = db.session.scalars(
-            select(Procedure).order_by(Procedure.is_default.desc(), Procedure.name)
-        ).all()
+        procedures = db.session.scalars(select(Procedure).order_by(*Procedure.ordered())).all()
         self.sop.choices = [(p.id, p.name) for p in procedures]
         if not procedures:
             self.sop.validate_choice = False  # nothing to measure yet

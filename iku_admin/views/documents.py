@@ -6,11 +6,12 @@ from io import BytesIO
 
 from flask import abort, render_template, send_file
 from flask_admin import Admin, expose
+from flask_login import current_user
 from sqlalchemy import select
 
 from models import Dossier, Procedure, Sop
 
-from .. import documents, spreadsheet
+from .. import auth, documents, spreadsheet
 from ..extensions import db
 from ..i18n import _l
 from .base import GuardedView
@@ -59,11 +60,11 @@ class DocumentsView(GuardedView):
 
     @expose("/dossier/<id:dossier_id>/")
     def record_sheet(self, dossier_id: int):
-        return documents.record_sheet_html(db.get_or_404(Dossier, dossier_id))
+        return documents.record_sheet_html(_readable_dossier(dossier_id))
 
     @expose("/dossier/<id:dossier_id>.pdf")
     def record_sheet_pdf(self, dossier_id: int):
-        dossier = db.get_or_404(Dossier, dossier_id)
+        dossier = _readable_dossier(dossier_id)
         pdf = documents.record_sheet_pdf(dossier)
         return _file(pdf, "application/pdf", f"lembar-kendali-{dossier.id}.pdf")
 
@@ -76,6 +77,17 @@ class DocumentsView(GuardedView):
         sop = db.get_or_404(Sop, sop_id)
         name = f"SOP-{sop.id}-v{sop.version}.pdf"
         return _file(documents.sop_pdf(sop), "application/pdf", name)
+
+
+# What a record sheet shows: the dossier and its step history, each a screen of its own.
+RECORD_SCREENS = ("dossier", "step_record")
+
+
+def _readable_dossier(dossier_id: int) -> Dossier:
+    """A dossier whose record sheet the user may read: 403 without the grants of its parts."""
+    if not all(auth.can_read(current_user, screen) for screen in RECORD_SCREENS):
+        abort(403)
+    return db.get_or_404(Dossier, dossier_id)
 
 
 def _iku_dossier(dossier_id: int) -> Dossier:

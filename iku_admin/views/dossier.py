@@ -19,11 +19,12 @@ from models import Dossier, Indicator, StepRecord, StrategicObjective, utcnow
 from models import search as search_index
 from models.validation import parse_integer
 
-from .. import mutu, requirements, workflow
+from .. import auth, mutu, requirements, workflow
 from ..extensions import db
 from ..i18n import _, _l
 from .base import GuardedModelView
 from .custom_fields import CustomFieldsMixin
+from .documents import RECORD_SCREENS
 from .iku_editor import IkuEditorMixin
 from .sop import ProcedureFilter, versions_of
 
@@ -224,6 +225,8 @@ class DossierView(IkuEditorMixin, CustomFieldsMixin, GuardedModelView):
             actions=actions,
             action_labels={name: action_label(step, name) for name in actions},
             missing=workflow.missing_inputs(dossier, step) if actions and step else [],
+            checks_iku=step is not None and workflow.checks_iku(step),
+            record_sheet=all(auth.can_read(user, screen) for screen in RECORD_SCREENS),
             step_fields=self._step_fields(dossier, typed or {}) if "complete" in actions else [],
             typed_note=(typed or {}).get("note", ""),
             typed_action=(typed or {}).get("action", ""),

@@ -13,7 +13,7 @@ from wtforms import SelectMultipleField
 from wtforms.validators import ValidationError
 
 from models import Procedure, Sop, SopStep
-from models.validation import TIME_UNITS, parse_integer
+from models.validation import TIME_UNITS, RuleError, parse_integer
 
 from .. import requirements, workflow
 from ..extensions import db
@@ -27,7 +27,9 @@ class _Procedures:
     once and miss the SOPs added later)."""
 
     def __iter__(self):
-        rows = db.session.execute(db.select(Procedure.id, Procedure.name).order_by(Procedure.name))
+        rows = db.session.execute(
+            db.select(Procedure.id, Procedure.name).order_by(*Procedure.ordered())
+        )
         return iter(rows.all())
 
     def __bool__(self) -> bool:
@@ -83,14 +85,16 @@ class ProcedureView(GuardedModelView):
     }
 
     def on_model_change(self, form, model, is_created):
-        if is_created and db.session.scalar(select(Procedure.id).limit(1)) is None:
-            model.is_default = True  # the only one is the default
-        if not is_created and db.inspect(model).attrs.carries_iku.history.has_changes():
-            open_ones = workflow.open_dossiers_of(db.session, model.id)
-            if open_ones:
-                raise ValidationError(_(
-                    "%(n)s open dossier(s) run on this SOP; whether they carry an IKU cannot "
-                    "change while they run.", n=open_ones))  # fmt: skip
+        with db.session.no_autoflush:
+            others = db.session.scalar(select(Procedure.id).where(Procedure.id != model.id)
+                                       .limit(1))  # fmt: skip
+            if is_created and others is None:
+                model.is_default = True  # the only one is the default
+            if not is_created and db.inspect(model).attrs.carries_iku.history.has_changes():
+                try:
+                    workflow.ensure_iku_kept(db.session, model)
+                except workflow.WorkflowError as error:
+                    raise ValidationError(str(error)) from error
 
     @action("make_default", _l("Make default"),
             _l("New dossiers will be offered the selected SOP first. Continue?"))  # fmt: skip
@@ -100,11 +104,8 @@ class ProcedureView(GuardedModelView):
             flash(_("Choose exactly one SOP to make the default."), "error")
             return
         procedure = db.get_or_404(Procedure, ids[0])
-        db.session.execute(
-            db.update(Procedure).values(
-                is_default=Procedure.id == procedure.id, row_version=Procedure.row_version + 1
-            )
-        )
+        for each in db.session.scalars(select(Procedure)):  # through the ORM: audited
+            each.is_default = each.id == procedure.id
         db.session.commit()
         flash(_("%(sop)s is now offered first.", sop=procedure), "success")
 
@@ -146,15 +147,22 @@ class SopView(GuardedModelView):
             moved = db.inspect(model).attrs.procedure_id.history.has_changes() or (
                 db.inspect(model).attrs.procedure.history.has_changes()
             )
-            if moved and model.status == "active":
-                raise ValidationError(
-                    _("An active version stays with its SOP; make a new version instead.")
-                )
+            if moved and (model.status == "active" or workflow.sop_used(db.session, model.id)):
+                raise ValidationError(_(
+                    "An active version, or one that dossiers ran on, stays with its SOP; make "
+                    "a new version instead."))  # fmt: skip
 
     @action("new_version", _l("New version"), _l("Copy the selected SOP versions into new drafts?"))
     def action_new_version(self, ids):
         for sop in db.session.scalars(db.select(Sop).where(Sop.id.in_(self.row_ids(ids)))).all():
-            copy = workflow.new_sop_version(db.session, sop)
+            try:
+                copy = workflow.new_sop_version(db.session, sop)
+            except RuleError as error:  # e.g. a step requires a field no longer there
+                db.session.rollback()
+                flash(_("%(sop)s was not copied: %(reason)s", sop=sop,
+                        reason=_(error.message, **error.params)),
+                      "error")  # fmt: skip
+                continue
             flash(
                 _("Draft %(sop)s created; edit its steps, then activate it.", sop=copy), "success"
             )
@@ -284,6 +292,10 @@ class SopStepView(GuardedModelView):
             history = db.inspect(model).attrs.sop_id.history
             sop_id = model.sop.id if model.sop else model.sop_id
             self._guard(model, {sop_id, *history.deleted} - {None})
+            sop = model.sop or (db.session.get(Sop, sop_id) if sop_id else None)
+            refusal = sop and workflow.iku_step_error(model, sop.procedure)
+            if refusal:
+                raise ValidationError(refusal)
             if model.time_value is None or model.time_value <= 0:
                 raise ValidationError(_("The standard time must be greater than zero."))
             back = model.return_to
