@@ -30,7 +30,7 @@ from models.validation import (
     single_line_error,
 )
 
-__all__ = ["ENTITIES", "KINDS", "defined", "display", "dossier_fields", "is_filled", "parse",
+__all__ = ["ENTITIES", "KINDS", "defined", "display", "is_filled", "parse",
            "request_fields", "typed"]  # fmt: skip
 
 MAX_TEXT = 500
@@ -75,11 +75,6 @@ def forget() -> None:
 def _definitions_changed(session: Session, flush_context) -> None:
     if any(isinstance(o, CustomField) for o in (*session.new, *session.dirty, *session.deleted)):
         forget()
-
-
-def dossier_fields(session: Session) -> list[tuple[str, str]]:
-    """(code, label) of the active dossier fields, in order: what an SOP step may require."""
-    return [(field.code, field.label) for field in defined(session, "dossier")]
 
 
 def is_filled(obj, code: str) -> bool:

@@ -545,12 +545,15 @@ def _cycles(session: Session, scope: Scope, limit: int, found: Distribution) -> 
 # --- Public API -------------------------------------------------------------------------------
 
 
-def periods(session: Session) -> list[tuple[int, int]]:
-    """The IKU periods dossiers exist for, latest first (for the period filter)."""
+def periods(session: Session, procedure: int | None = None) -> list[tuple[int, int]]:
+    """The IKU periods dossiers (of a procedure) exist for, latest first (for the period
+    filter)."""
+    where = [] if procedure is None else [DossierTotal.procedure_id == procedure]
     return [
         (start, end)
         for start, end in session.execute(
             select(DossierTotal.period_start, DossierTotal.period_end)
+            .where(*where)
             .group_by(DossierTotal.period_start, DossierTotal.period_end)
             .having(func.sum(DossierTotal.dossiers) != 0)
             .order_by(DossierTotal.period_start.desc(), DossierTotal.period_end.desc())

@@ -160,6 +160,56 @@ def test_every_revision_upgrades_a_populated_database_and_keeps_its_data(app):
     assert _db.session.get(Dossier, dossier.id).extra == {"alasan": "Data tersedia"}
 
 
+def test_going_back_before_procedures_keeps_the_totals_summed_over_them(app):
+    """0012 down: the totals lose the procedure from their key, each key keeping the sum of
+    its procedures' counts (a second SOP's history included)."""
+    from collections import Counter
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from iku_admin import workflow
+    from iku_admin.seed import demo
+    from models import Dossier, Procedure, Role, Sop, SopStep, User
+
+    demo(_db.session)
+    staf = _db.session.scalar(_db.select(Role).where(Role.code == "staf"))
+    other = Sop(procedure=Procedure(name="Penyusunan LKjIP", carries_iku=False), number="700",
+                name="LKjIP", steps=[SopStep(position=1, activity="Menyusun", role=staf,
+                                             time_value=1, time_unit="hari")])  # fmt: skip
+    _db.session.add(other)
+    _db.session.commit()
+    workflow.activate_sop(_db.session, other)
+    dossier = Dossier(title="LKjIP 2025", period_start=2026, period_end=2030, sop=other,
+                      letter_number="1", letter_date=date(2026, 1, 5), letter_sender="x",
+                      letter_subject="y")  # fmt: skip
+    _db.session.add(workflow.start_dossier(_db.session, dossier))
+    _db.session.commit()
+    workflow.complete(dossier, _db.session.scalar(_db.select(User).where(User.username == "staf")),
+                      "")  # the same key as IKU records of the same period, summed  # fmt: skip
+    tables = {"step_total": ("finished", "minutes"), "minutes_count": ("tally",),
+              "dossier_total": ("dossiers",)}  # fmt: skip
+
+    def summed(conn, name, without):
+        values = tables[name]
+        columns = [c["name"] for c in inspect(conn).get_columns(name)]
+        key = [c for c in columns if c not in values and c != without]
+        found = Counter()
+        for row in conn.execute(text(f"SELECT {', '.join(key + list(values))} FROM {name}")):
+            for i, value in enumerate(values):
+                found[(*row[: len(key)], value)] += row[len(key) + i]
+        return +found
+
+    with _db.engine.connect() as conn:
+        before = {name: summed(conn, name, "procedure_id") for name in tables}
+    assert all(before.values())
+    _db.session.remove()
+    downgrade(revision="0011_indicator_units")
+    with _db.engine.connect() as conn:
+        assert {name: summed(conn, name, None) for name in tables} == before
+    upgrade()
+
+
 def test_each_step_requirement_becomes_a_list_of_requirements(app):
     """0013: "iku_content" stays the IKU check, "outgoing_letter" becomes the two fields it
     checked, nothing stays nothing; the old column and its CHECK constraint are gone."""

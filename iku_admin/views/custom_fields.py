@@ -84,7 +84,10 @@ def form_field(definition: CustomField):
         return CustomChoiceField(**args)
     if definition.kind == "date":
         return CustomValueField(widget=DateInput(), **args)
-    render_kw = {"inputmode": "decimal"} if definition.kind == "number" else {"maxlength": 500}
+    if definition.kind == "number":
+        render_kw = {"inputmode": "decimal"}
+    else:
+        render_kw = {"maxlength": custom_fields.MAX_TEXT}
     return CustomValueField(widget=TextInput(), render_kw=render_kw, **args)
 
 

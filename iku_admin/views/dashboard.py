@@ -206,8 +206,9 @@ class DashboardView(GuardedView):
     @expose("/")
     def index(self):
         form = FilterForm(request.args)
+        periods = mutu.periods(db.session, form.sop.data)  # of the SOP measured
         form.period.choices = [("", _("All periods"))] + [
-            (f"{start}-{end}", f"{start}–{end}") for start, end in mutu.periods(db.session)
+            (f"{start}-{end}", f"{start}–{end}") for start, end in periods
         ]
         if not form.validate():
             return self.render("dashboard/index.html", form=form, data=None), 400

@@ -4,7 +4,8 @@
 A database in use gets one procedure per SOP number, named after its latest version, carrying
 an IKU; the one whose version new dossiers took until now (the active one with the highest
 version) is the default. The dashboard's totals get the procedure in their key and are rebuilt
-from the history. The admin keeps the procedures; the other roles read them.
+from the history. The admin keeps the procedures; the other roles read them. Going back, the
+totals keep each key's sum over the procedures.
 
 Revision ID: 0012_sop_procedures
 Revises: 0011_indicator_units
@@ -84,7 +85,7 @@ def upgrade():
     default = max(active)[1] if active else (rows[0][0] if rows else None)
     used = set()
     for number, name in latest.items():
-        label = name if name not in used else f"{name} ({number})"
+        label = name if name not in used else f"{name} ({number})"[-200:]
         used.add(label)
         bind.execute(procedure.insert().values(name=label, carries_iku=True,
                                                is_default=number == default, row_version=1))  # fmt: skip
@@ -123,9 +124,20 @@ def upgrade():
 def downgrade():
     permission = sa.table("permission", sa.column("screen"))
     op.execute(permission.delete().where(permission.c.screen == "procedure"))
-    for name in TOTALS:
+    bind = op.get_bind()
+    for name, (key, values) in TOTALS.items():
+        # The totals without the procedure: each key's sums over every procedure.
+        key = [*key, "period_start", "period_end"]
+        table = sa.table(name, *(sa.column(c) for c in [*key, *values]))
+        rows = bind.execute(
+            sa.select(*(table.c[c] for c in key), *(sa.func.sum(table.c[c]).label(c) for c in values))
+            .group_by(*(table.c[c] for c in key))
+        ).mappings().all()  # fmt: skip
         op.drop_table(name)
         _totals_table(name, procedure=False)
+        if rows:
+            op.bulk_insert(sa.table(name, *(sa.column(c) for c in [*key, *values])),
+                           [dict(row) for row in rows])  # fmt: skip
     with op.batch_alter_table("sop") as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_sop_procedure_id_sop_procedure"), type_="foreignkey"
