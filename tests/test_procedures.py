@@ -11,9 +11,9 @@ from conftest import assert_totals_match_history, flashes, login, make_dossier, 
 from sqlalchemy import func, select, update
 from test_workflow_web import act_as, press
 
-from iku_admin import workflow
+from iku_admin import mutu, workflow
 from iku_admin.extensions import db as _db
-from models import AuditEntry, Dossier, Procedure, Role, Sop, SopStep, StrategicObjective
+from models import AuditEntry, Dossier, Procedure, Role, Sop, SopStep, StrategicObjective, User
 
 LKJIP = "Penyusunan Laporan Kinerja (LKjIP)"
 
@@ -288,3 +288,21 @@ def test_the_record_sheet_needs_the_dossier_and_history_grants(db, client, peopl
     assert "/documents/dossier/" not in client.get(f"/admin/dossier/details/?id={dossier.id}").text
     act_as(client, "kadis")
     assert client.get(f"/admin/documents/dossier/{dossier.id}/").status_code == 200
+
+
+def test_the_totals_follow_a_second_sops_dossier_through_a_period_change(db, people):
+    lkjip = make_procedure(db)
+    dossier = make_dossier("LKjIP 2026", (2026, 2026), sop=lkjip)
+    staf = db.session.scalar(select(User).where(User.username == "staf"))
+    workflow.complete(dossier, staf, "")
+    dossier.period_end = 2027
+    dossier.period_start = 2027
+    db.session.commit()
+    assert_totals_match_history(db.session.connection())
+    scope = mutu.Scope.of(period=(2027, 2027), procedure=lkjip.procedure_id)
+    from iku_admin.calendar import WorkingCalendar
+
+    data = mutu.dashboard(db.session, scope, WorkingCalendar())
+    assert [s.finished for s in data.steps] == [1, 0] and data.open_total == 1
+    other = mutu.dashboard(db.session, mutu.Scope.of(period=(2027, 2027)), WorkingCalendar())
+    assert other.open_total == 0 and not any(s.finished for s in other.steps)
