@@ -32,7 +32,8 @@ from models import (
     User,
 )
 
-AUDITED_TABLES = {"app_user", "role", "permission", "sop", "sop_step", "strategic_objective",
+AUDITED_TABLES = {"app_user", "role", "permission", "sop_procedure", "sop", "sop_step",
+                  "strategic_objective",
                   "indicator", "indicator_target", "dossier", "agency"}  # fmt: skip
 OTHER_ROLES = ["kadis", "sekretaris", "perencana", "timsakip", "staf"]
 
