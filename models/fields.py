@@ -9,20 +9,16 @@ lists its choices while other kinds list none.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy import inspect as inspect_model
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from .base import Base
-from .validation import N_, RuleError
+from .validation import N_, RuleError, fixed_code
 
 # What a custom field extends, and the kinds of value it holds: the one list of each.
 ENTITIES = ("dossier", "indicator")
 KINDS = ("text", "number", "date", "choice")
-# A field's code: a lowercase identifier, e.g. "alasan_pemilihan".
-FIELD_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MAX_CHOICES = 100
 MAX_CHOICE_LENGTH = 120
 
@@ -82,15 +78,11 @@ class CustomField(Base):
 
     @validates("code")
     def _check_code(self, key: str, value: str | None) -> str:
-        value = (value or "").strip()
-        if inspect_model(self).has_identity and value != self.code:
-            raise RuleError(N_("A field's code cannot change once the field is created."))
-        if not FIELD_CODE.fullmatch(value):
-            raise RuleError(
-                N_("A field's code is lowercase letters, digits and underscores, starting with "
-                   "a letter, e.g. alasan_pemilihan.")
-            )  # fmt: skip
-        return value
+        return fixed_code(
+            self, value, N_("A field's code cannot change once the field is created."),
+            N_("A field's code is lowercase letters, digits and underscores, starting with "
+               "a letter, e.g. alasan_pemilihan."),
+        )  # fmt: skip
 
     @validates("entity")
     def _check_entity(self, key: str, value: str | None) -> str | None:

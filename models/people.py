@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import datetime
 from functools import cache
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validat
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import Base, UTCDateTime, utcnow
-from .validation import N_, RuleError, format_nip, nip_error
+from .validation import N_, RuleError, fixed_code, format_nip, nip_error
 
 # Hash method for new passwords; tests switch to a cheaper one to stay fast.
 PASSWORD_METHOD = "scrypt"
@@ -61,8 +60,6 @@ user_role = Table(
 # The role whose holders run the panel (users, roles, permissions): at least one active user
 # keeps it (see ``_keep_an_admin``).
 ADMIN_ROLE = "admin"
-# A role's code: a lowercase identifier, e.g. "kepala_dinas".
-ROLE_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # What a role may do on a screen; a screen without a row for the role is closed to it.
 PERMISSION_LEVELS = ("read", "write")
 
@@ -91,15 +88,11 @@ class Role(Base):
 
     @validates("code")
     def _check_code(self, key: str, value: str | None) -> str | None:
-        value = (value or "").strip()
-        if inspect(self).has_identity and value != self.code:
-            raise RuleError(N_("A role's code cannot change once the role is created."))
-        if not ROLE_CODE.fullmatch(value):
-            raise RuleError(
-                N_("A role's code is lowercase letters, digits and underscores, starting with a "
-                   "letter, e.g. verifikator.")
-            )  # fmt: skip
-        return value
+        return fixed_code(
+            self, value, N_("A role's code cannot change once the role is created."),
+            N_("A role's code is lowercase letters, digits and underscores, starting with a "
+               "letter, e.g. verifikator."),
+        )  # fmt: skip
 
 
 class Permission(Base):

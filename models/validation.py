@@ -10,6 +10,23 @@ import re
 import unicodedata
 from datetime import date
 
+# A code chosen once, which data refers to (a role's, a custom field's): a lowercase
+# identifier, e.g. "kepala_dinas" or "alasan_pemilihan".
+CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def fixed_code(obj, value: str | None, changed: str, malformed: str) -> str:
+    """``value`` as the ``code`` of ``obj``, stripped. Refused (``RuleError``) with ``changed``
+    when ``obj`` is stored under another code, with ``malformed`` when it is not a ``CODE``."""
+    from sqlalchemy import inspect  # local: the other rules here need no SQLAlchemy
+
+    value = (value or "").strip()
+    if inspect(obj).has_identity and value != obj.code:
+        raise RuleError(changed)
+    if not CODE.fullmatch(value):
+        raise RuleError(malformed)
+    return value
+
 
 def N_(message: str) -> str:
     """Mark a message for translation without translating it here (no Flask needed)."""
