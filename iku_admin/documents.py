@@ -16,7 +16,7 @@ import textwrap
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 from itertools import pairwise
@@ -61,6 +61,11 @@ PDF_VARIANT = "pdf/a-2b"
 def doc_date(value: date) -> str:
     """A date as written on the documents: "27 November 2026"."""
     return format_date(value, "d MMMM y", locale=DOCUMENT_LOCALE)
+
+
+def doc_time(value: datetime) -> str:
+    """A moment as written on the documents, in office time: "30/11/2026 08.15"."""
+    return value.astimezone(models.base.LOCAL_TZ).strftime("%d/%m/%Y %H.%M")
 
 
 def doc_number(value: Decimal | None) -> str:
@@ -337,7 +342,7 @@ def record_sheet_html(dossier: Dossier, pdf: bool = False) -> str:
         letterhead=document_agency(session),
         doc_date=doc_date,
         doc_number=doc_number,
-        local=lambda moment: moment.astimezone(models.base.LOCAL_TZ).strftime("%d/%m/%Y %H.%M"),
+        doc_time=doc_time,
     )
 
 

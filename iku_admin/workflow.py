@@ -683,20 +683,13 @@ def recompute_due_times(session: Session) -> int:
     return len(changed)
 
 
-def sop_in_use(session: Session, sop_id: int) -> bool:
-    """Whether an open dossier runs on this SOP version (then it is not edited in place)."""
-    return bool(
-        session.scalar(
-            select(Dossier.id)
-            .where(Dossier.sop_id == sop_id, Dossier.status == "in_progress")
-            .limit(1)
-        )
-    )
-
-
-def sop_used(session: Session, sop_id: int) -> bool:
-    """Whether any dossier, open or finished, ran on this SOP version."""
-    return session.scalar(select(Dossier.id).where(Dossier.sop_id == sop_id).limit(1)) is not None
+def sop_in_use(session: Session, sop_id: int, finished_too: bool = False) -> bool:
+    """Whether an open dossier runs on this SOP version (then it is not edited in place); with
+    ``finished_too``, whether any dossier ever ran on it (then it stays with its SOP)."""
+    where = [] if finished_too else [Dossier.status == "in_progress"]
+    return session.scalar(
+        select(Dossier.id).where(Dossier.sop_id == sop_id, *where).limit(1)
+    ) is not None  # fmt: skip
 
 
 def checks_iku(step: SopStep) -> bool:

@@ -147,7 +147,10 @@ class SopView(GuardedModelView):
             moved = db.inspect(model).attrs.procedure_id.history.has_changes() or (
                 db.inspect(model).attrs.procedure.history.has_changes()
             )
-            if moved and (model.status == "active" or workflow.sop_used(db.session, model.id)):
+            if moved and (
+                model.status == "active"
+                or workflow.sop_in_use(db.session, model.id, finished_too=True)
+            ):
                 raise ValidationError(_(
                     "An active version, or one that dossiers ran on, stays with its SOP; make "
                     "a new version instead."))  # fmt: skip
