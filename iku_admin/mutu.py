@@ -573,10 +573,8 @@ def overdue_by_step(session: Session, now: datetime, scope: Scope) -> dict[int, 
         session.execute(
             select(SopStep.position, func.count())
             .join(Dossier, Dossier.current_step_id == SopStep.id)
-            .where(
-                overdue_condition(now),
-                *Scope(procedure=scope.resolved(session).procedure).of_dossiers(),
-            )
+            .join(Sop, Sop.id == SopStep.sop_id)
+            .where(overdue_condition(now), Sop.procedure_id == scope.resolved(session).procedure)
             .group_by(SopStep.position)
         ).all()
     )

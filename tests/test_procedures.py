@@ -306,3 +306,14 @@ def test_the_totals_follow_a_second_sops_dossier_through_a_period_change(db, peo
     assert [s.finished for s in data.steps] == [1, 0] and data.open_total == 1
     other = mutu.dashboard(db.session, mutu.Scope.of(period=(2027, 2027)), WorkingCalendar())
     assert other.open_total == 0 and not any(s.finished for s in other.steps)
+
+
+def test_overdue_dossiers_per_step_are_counted_per_sop(db, people):
+    lkjip = make_procedure(db)
+    late = make_dossier("LKjIP 2026", (2026, 2026), sop=lkjip)
+    late.step_due_at = late.step_started_at  # due at once: overdue
+    db.session.commit()
+    now = late.step_started_at.replace(year=late.step_started_at.year + 1)
+    assert mutu.overdue_by_step(db.session, now, mutu.Scope(procedure=lkjip.procedure_id)) == {
+        1: 1}  # fmt: skip
+    assert mutu.overdue_by_step(db.session, now, mutu.Scope()) == {}  # the default SOP's
